@@ -1,0 +1,74 @@
+//! The [`Tape`]: a per-thread list of recorded operations in creation order.
+//!
+//! Creation order is already a topological order of the graph (an operation can only use
+//! tensors that exist), so running the tape backwards visits every node after all of its
+//! consumers: no sort, no recursion, and gradients live in a vector indexed by node.
+
+use std::sync::Arc;
+
+use smallvec::SmallVec;
+
+use super::leaf::Leaf;
+use crate::tensor::{Element, OpKind, Tensor};
+
+/// Marks an input that needs no gradient (a constant, or a tensor from a released graph).
+pub(crate) const NO_GRAD: usize = usize::MAX;
+
+/// The gradients an operation sends to its inputs, one entry per input (`None`: no gradient).
+pub(crate) type InputGrads<T> = SmallVec<[Option<Tensor<T>>; 2]>;
+
+/// Maps the gradient of an operation's output to the gradients of its inputs.
+pub(crate) type BackwardFn<T> = Box<dyn FnOnce(&Tensor<T>) -> InputGrads<T>>;
+
+/// One recorded step: either a leaf that collects its gradient, or an operation.
+pub(crate) enum Node<T: Element> {
+    /// A tensor created by the user with `requires_grad`, first used in this graph here.
+    Leaf(Arc<Leaf<T>>),
+    /// An operation with the tape positions of its inputs and its chain rule.
+    Op {
+        kind: OpKind,
+        inputs: SmallVec<[usize; 2]>,
+        backward: BackwardFn<T>,
+    },
+}
+
+/// This thread's record of the operations since the last backward pass, for one element type.
+///
+/// Each backward pass takes the whole tape and starts a new generation; tensors that point
+/// into an older generation behave as constants from then on.
+pub struct Tape<T: Element> {
+    pub(crate) generation: u32,
+    pub(crate) nodes: Vec<Node<T>>,
+}
+
+impl<T: Element> Tape<T> {
+    /// An empty tape.
+    pub(crate) fn new() -> Self {
+        Tape {
+            generation: 0,
+            nodes: Vec::new(),
+        }
+    }
+
+    /// Number of recorded nodes.
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// True when nothing has been recorded since the last backward pass.
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    /// Appends a node and returns its position.
+    pub(crate) fn push(&mut self, node: Node<T>) -> usize {
+        self.nodes.push(node);
+        self.nodes.len() - 1
+    }
+
+    /// Takes every recorded node and starts a new generation.
+    pub(crate) fn release(&mut self) -> Vec<Node<T>> {
+        self.generation = self.generation.wrapping_add(1);
+        std::mem::take(&mut self.nodes)
+    }
+}

@@ -1,0 +1,284 @@
+//! CPU kernels: the loops every operation is written with.
+//!
+//! Each kernel reads any strided view (transposed, sliced, broadcast) and writes a fresh
+//! contiguous buffer. Contiguous inputs take a flat fast path that the compiler vectorises;
+//! everything else goes through [`walk`](super::layout::walk). Kernels record nothing on the
+//! tape: the differentiable operations in [`ops`](super::ops) call them and record.
+
+use std::sync::Arc;
+
+use super::layout::walk;
+use super::{Element, Layout, Shape, Tensor};
+use crate::error::Result;
+
+/// Below this many elements a kernel stays on the calling thread: handing work to other
+/// threads costs more than it saves on the small tensors of a batch-64 model.
+#[cfg(feature = "rayon")]
+pub(crate) const PARALLEL_MIN_ELEMENTS: usize = 1 << 16;
+
+/// Elements per parallel task.
+#[cfg(feature = "rayon")]
+const PARALLEL_CHUNK: usize = 1 << 14;
+
+/// The elements of `x` in row-major order of its shape.
+pub(crate) fn gather<T: Element>(x: &Tensor<T>) -> Vec<T> {
+    let data = x.storage().read();
+    let layout = x.layout();
+    if let Some(range) = layout.contiguous_range() {
+        return data[range].to_vec();
+    }
+    let mut out = Vec::with_capacity(x.numel());
+    walk(
+        layout.shape(),
+        [layout.strides()],
+        [layout.offset()],
+        |[i]| out.push(data[i]),
+    );
+    out
+}
+
+/// `x` itself when it is contiguous, else a contiguous copy; never recorded.
+pub(crate) fn contiguous<T: Element>(x: &Tensor<T>) -> Tensor<T> {
+    if x.is_contiguous() {
+        return x.detach();
+    }
+    Tensor::from_contiguous(gather(x), x.shape().clone())
+}
+
+/// A contiguous tensor of `x`'s shape filled with `value`.
+pub(crate) fn full_like<T: Element>(x: &Tensor<T>, value: T) -> Tensor<T> {
+    Tensor::from_contiguous(vec![value; x.numel()], x.shape().clone())
+}
+
+/// Applies `f` to every element of `x`.
+pub(crate) fn map<T: Element>(x: &Tensor<T>, f: impl Fn(T) -> T + Sync) -> Tensor<T> {
+    let data = x.storage().read();
+    let layout = x.layout();
+    let out = match layout.contiguous_range() {
+        Some(range) => map_slice(&data[range], f),
+        None => {
+            let mut out = Vec::with_capacity(x.numel());
+            walk(
+                layout.shape(),
+                [layout.strides()],
+                [layout.offset()],
+                |[i]| out.push(f(data[i])),
+            );
+            out
+        }
+    };
+    Tensor::from_contiguous(out, x.shape().clone())
+}
+
+/// `f` over a flat slice, in parallel chunks when the slice is large.
+fn map_slice<T: Element>(src: &[T], f: impl Fn(T) -> T + Sync) -> Vec<T> {
+    #[cfg(feature = "rayon")]
+    if src.len() >= PARALLEL_MIN_ELEMENTS {
+        use rayon::prelude::*;
+        let mut out = vec![T::ZERO; src.len()];
+        out.par_chunks_mut(PARALLEL_CHUNK)
+            .zip(src.par_chunks(PARALLEL_CHUNK))
+            .for_each(|(o, s)| o.iter_mut().zip(s).for_each(|(o, &s)| *o = f(s)));
+        return out;
+    }
+    src.iter().map(|&v| f(v)).collect()
+}
+
+/// Applies `f` element-wise to `a` and `b` broadcast to a common shape.
+///
+/// # Errors
+/// [`crate::Error::ShapeMismatch`] naming `op` when the shapes do not broadcast.
+pub(crate) fn zip<T: Element>(
+    op: &'static str,
+    a: &Tensor<T>,
+    b: &Tensor<T>,
+    f: impl Fn(T, T) -> T + Sync,
+) -> Result<Tensor<T>> {
+    let shape = Shape::broadcast(op, a.dims(), b.dims())?;
+    let (la, lb) = (
+        a.layout().broadcast_to(&shape)?,
+        b.layout().broadcast_to(&shape)?,
+    );
+    let da = a.storage().read();
+    let out = if Arc::ptr_eq(a.storage(), b.storage()) {
+        zip_layouts(&da, &la, &da, &lb, &shape, f)
+    } else {
+        let db = b.storage().read();
+        zip_layouts(&da, &la, &db, &lb, &shape, f)
+    };
+    Ok(Tensor::from_contiguous(out, shape))
+}
+
+/// The loop behind [`zip`]: flat when both views are contiguous, strided otherwise.
+fn zip_layouts<T: Element>(
+    da: &[T],
+    la: &Layout,
+    db: &[T],
+    lb: &Layout,
+    shape: &Shape,
+    f: impl Fn(T, T) -> T + Sync,
+) -> Vec<T> {
+    if let (Some(ra), Some(rb)) = (la.contiguous_range(), lb.contiguous_range()) {
+        let (sa, sb) = (&da[ra], &db[rb]);
+        #[cfg(feature = "rayon")]
+        if sa.len() >= PARALLEL_MIN_ELEMENTS {
+            use rayon::prelude::*;
+            let mut out = vec![T::ZERO; sa.len()];
+            out.par_chunks_mut(PARALLEL_CHUNK)
+                .zip(
+                    sa.par_chunks(PARALLEL_CHUNK)
+                        .zip(sb.par_chunks(PARALLEL_CHUNK)),
+                )
+                .for_each(|(o, (x, y))| {
+                    for ((o, &x), &y) in o.iter_mut().zip(x).zip(y) {
+                        *o = f(x, y);
+                    }
+                });
+            return out;
+        }
+        return sa.iter().zip(sb).map(|(&x, &y)| f(x, y)).collect();
+    }
+
+    let mut out = Vec::with_capacity(shape.numel());
+    walk(
+        shape,
+        [la.strides(), lb.strides()],
+        [la.offset(), lb.offset()],
+        |[i, j]| out.push(f(da[i], db[j])),
+    );
+    out
+}
+
+/// Applies `f` element-wise to three tensors broadcast to a common shape.
+///
+/// # Errors
+/// [`crate::Error::ShapeMismatch`] naming `op` when the shapes do not broadcast.
+pub(crate) fn zip3<T: Element>(
+    op: &'static str,
+    a: &Tensor<T>,
+    b: &Tensor<T>,
+    c: &Tensor<T>,
+    f: impl Fn(T, T, T) -> T,
+) -> Result<Tensor<T>> {
+    let ab = Shape::broadcast(op, a.dims(), b.dims())?;
+    let shape = Shape::broadcast(op, &ab, c.dims())?;
+    let la = a.layout().broadcast_to(&shape)?;
+    let lb = b.layout().broadcast_to(&shape)?;
+    let lc = c.layout().broadcast_to(&shape)?;
+    let ga = a.storage().read();
+    let gb = (!Arc::ptr_eq(a.storage(), b.storage())).then(|| b.storage().read());
+    let gc = (!Arc::ptr_eq(a.storage(), c.storage()) && !Arc::ptr_eq(b.storage(), c.storage()))
+        .then(|| c.storage().read());
+    let va: &[T] = &ga;
+    let vb: &[T] = gb.as_deref().map_or(va, |v| v);
+    let vc: &[T] = match &gc {
+        Some(v) => v,
+        None if Arc::ptr_eq(b.storage(), c.storage()) => vb,
+        None => va,
+    };
+    if let (Some(ra), Some(rb), Some(rc)) = (
+        la.contiguous_range(),
+        lb.contiguous_range(),
+        lc.contiguous_range(),
+    ) {
+        let out = va[ra]
+            .iter()
+            .zip(&vb[rb])
+            .zip(&vc[rc])
+            .map(|((&x, &y), &z)| f(x, y, z));
+        return Ok(Tensor::from_contiguous(out.collect(), shape));
+    }
+
+    let mut out = Vec::with_capacity(shape.numel());
+    walk(
+        &shape,
+        [la.strides(), lb.strides(), lc.strides()],
+        [la.offset(), lb.offset(), lc.offset()],
+        |[i, j, k]| out.push(f(va[i], vb[j], vc[k])),
+    );
+    Ok(Tensor::from_contiguous(out, shape))
+}
+
+/// `a + b` for two tensors of one shape; used to accumulate gradients.
+///
+/// # Panics
+/// When the shapes differ: gradients of one tensor always share its shape.
+pub(crate) fn add_same_shape<T: Element>(a: &Tensor<T>, b: &Tensor<T>) -> Tensor<T> {
+    assert_eq!(
+        a.shape(),
+        b.shape(),
+        "gradient shapes differ during accumulation"
+    );
+    super::expect_ok(zip("accumulate", a, b, |x, y| x + y))
+}
+
+/// A zero tensor of `full` shape with `g` written into the slice `start..start + g.dims()[axis]`
+/// along `axis`: the gradient of a narrow.
+pub(crate) fn pad_into<T: Element>(
+    g: &Tensor<T>,
+    full: &Shape,
+    axis: usize,
+    start: usize,
+) -> Tensor<T> {
+    let mut out = vec![T::ZERO; full.numel()];
+    let region = Layout::contiguous(full.clone()).narrow(axis, start, g.dims()[axis]);
+    let data = g.storage().read();
+    let src = g.layout();
+    walk(
+        g.dims(),
+        [src.strides(), region.strides()],
+        [src.offset(), region.offset()],
+        |[i, o]| out[o] = data[i],
+    );
+    Tensor::from_contiguous(out, full.clone())
+}
+
+/// The elements of `x` with `axis` moved last, as one contiguous buffer of `rows x len`
+/// (`len` the size of `axis`), together with the row-major flat index in `x` of each element
+/// of that buffer. Reductions and softmaxes along any axis are written on these rows.
+pub(crate) fn rows_along<T: Element>(x: &Tensor<T>, axis: usize) -> AxisRows<T> {
+    let rank = x.rank();
+    let perm: Vec<usize> = (0..rank).filter(|&a| a != axis).chain([axis]).collect();
+    let moved = x.view_with(x.layout().permute(&perm));
+    let len = x.dims()[axis];
+    AxisRows {
+        values: gather(&moved),
+        len,
+        perm,
+    }
+}
+
+/// See [`rows_along`].
+pub(crate) struct AxisRows<T> {
+    /// The elements, `axis` last, row-major.
+    pub(crate) values: Vec<T>,
+    /// Size of the reduced axis: the length of one row.
+    pub(crate) len: usize,
+    /// The permutation that moved the axis last.
+    pub(crate) perm: Vec<usize>,
+}
+
+impl<T: Element> AxisRows<T> {
+    /// Row-major flat index in the original tensor of each element of `values`.
+    pub(crate) fn source_indices(&self, shape: &Shape) -> Vec<usize> {
+        let moved = Layout::contiguous(shape.clone()).permute(&self.perm);
+        let mut out = Vec::with_capacity(shape.numel());
+        walk(moved.shape(), [moved.strides()], [0], |[i]| out.push(i));
+        out
+    }
+
+    /// Puts a buffer laid out like `values` (axis last) back in the original axis order, as a
+    /// tensor of `shape`.
+    pub(crate) fn restore(&self, data: Vec<T>, shape: &Shape) -> Tensor<T> {
+        let moved_shape: Shape = self.perm.iter().map(|&a| shape[a]).collect();
+        let moved = Tensor::from_contiguous(data, moved_shape);
+        if self.perm.last() == Some(&(shape.rank() - 1)) {
+            return moved;
+        }
+        let mut inverse = vec![0; self.perm.len()];
+        for (k, &a) in self.perm.iter().enumerate() {
+            inverse[a] = k;
+        }
+        contiguous(&moved.view_with(moved.layout().permute(&inverse)))
+    }
+}

@@ -1,0 +1,134 @@
+//! Element-wise arithmetic of two tensors with numpy broadcasting, and the one helper that
+//! sums a gradient back to the shape of a broadcast input.
+
+use smallvec::smallvec;
+
+use crate::error::Result;
+use crate::tensor::layout::walk;
+use crate::tensor::{expect_ok, kernels, Element, Layout, OpKind, Shape, Tensor};
+
+impl<T: Element> Tensor<T> {
+    /// Sums `self` over the axes along which a tensor of `shape` was broadcast to reach
+    /// `self`'s shape, giving a tensor of `shape`. This is the gradient of `broadcast_to`, and
+    /// every broadcasting operation's backward uses it. Not recorded.
+    ///
+    /// # Panics
+    /// When `shape` does not broadcast to `self.shape()` (an internal invariant of backward).
+    pub fn sum_to_shape(&self, shape: &Shape) -> Tensor<T> {
+        if self.shape() == shape {
+            return self.detach();
+        }
+
+        let target = Layout::contiguous(shape.clone());
+        let spread = target
+            .broadcast_to(self.shape())
+            .unwrap_or_else(|e| panic!("sum_to_shape: {e}"));
+        let mut out = vec![T::ZERO; shape.numel()];
+        let data = self.storage().read();
+        let src = self.layout();
+        walk(
+            self.dims(),
+            [src.strides(), spread.strides()],
+            [src.offset(), 0],
+            |[i, o]| out[o] += data[i],
+        );
+        Tensor::from_contiguous(out, shape.clone())
+    }
+
+    /// `self + rhs`, broadcasting.
+    ///
+    /// # Errors
+    /// [`crate::Error::ShapeMismatch`] when the shapes do not broadcast.
+    pub fn try_add(&self, rhs: &Tensor<T>) -> Result<Tensor<T>> {
+        let y = kernels::zip("add", self, rhs, |a, b| a + b)?;
+        let (sa, sb) = (self.shape().clone(), rhs.shape().clone());
+        Ok(y.record(OpKind::Add, &[self, rhs], move |g| {
+            smallvec![Some(g.sum_to_shape(&sa)), Some(g.sum_to_shape(&sb))]
+        }))
+    }
+
+    /// `self - rhs`, broadcasting.
+    ///
+    /// # Errors
+    /// [`crate::Error::ShapeMismatch`] when the shapes do not broadcast.
+    pub fn try_sub(&self, rhs: &Tensor<T>) -> Result<Tensor<T>> {
+        let y = kernels::zip("sub", self, rhs, |a, b| a - b)?;
+        let (sa, sb) = (self.shape().clone(), rhs.shape().clone());
+        Ok(y.record(OpKind::Sub, &[self, rhs], move |g| {
+            let minus_g = kernels::map(g, |g| -g);
+            smallvec![Some(g.sum_to_shape(&sa)), Some(minus_g.sum_to_shape(&sb))]
+        }))
+    }
+
+    /// `self * rhs` element-wise, broadcasting.
+    ///
+    /// # Errors
+    /// [`crate::Error::ShapeMismatch`] when the shapes do not broadcast.
+    pub fn try_mul(&self, rhs: &Tensor<T>) -> Result<Tensor<T>> {
+        let y = kernels::zip("mul", self, rhs, |a, b| a * b)?;
+        let (a, b) = (self.detach(), rhs.detach());
+        Ok(y.record(OpKind::Mul, &[self, rhs], move |g| {
+            let da = expect_ok(kernels::zip("mul", g, &b, |g, b| g * b));
+            let db = expect_ok(kernels::zip("mul", g, &a, |g, a| g * a));
+            smallvec![
+                Some(da.sum_to_shape(a.shape())),
+                Some(db.sum_to_shape(b.shape()))
+            ]
+        }))
+    }
+
+    /// `self / rhs` element-wise, broadcasting.
+    ///
+    /// # Errors
+    /// [`crate::Error::ShapeMismatch`] when the shapes do not broadcast.
+    pub fn try_div(&self, rhs: &Tensor<T>) -> Result<Tensor<T>> {
+        let y = kernels::zip("div", self, rhs, |a, b| a / b)?;
+        let (a, b, out) = (self.detach(), rhs.detach(), y.clone());
+        Ok(y.record(OpKind::Div, &[self, rhs], move |g| {
+            // d(a/b)/da = 1/b; d(a/b)/db = -a/b^2 = -y/b.
+            let da = expect_ok(kernels::zip("div", g, &b, |g, b| g / b));
+            let gy = expect_ok(kernels::zip("div", g, &out, |g, y| g * y));
+            let db = expect_ok(kernels::zip("div", &gy, &b, |gy, b| -gy / b));
+            smallvec![
+                Some(da.sum_to_shape(a.shape())),
+                Some(db.sum_to_shape(b.shape()))
+            ]
+        }))
+    }
+
+    /// `self + rhs`, broadcasting.
+    ///
+    /// # Panics
+    /// When the shapes do not broadcast; see [`Tensor::try_add`].
+    #[track_caller]
+    pub fn add(&self, rhs: &Tensor<T>) -> Tensor<T> {
+        expect_ok(self.try_add(rhs))
+    }
+
+    /// `self - rhs`, broadcasting.
+    ///
+    /// # Panics
+    /// When the shapes do not broadcast; see [`Tensor::try_sub`].
+    #[track_caller]
+    pub fn sub(&self, rhs: &Tensor<T>) -> Tensor<T> {
+        expect_ok(self.try_sub(rhs))
+    }
+
+    /// `self * rhs` element-wise, broadcasting.
+    ///
+    /// # Panics
+    /// When the shapes do not broadcast; see [`Tensor::try_mul`].
+    #[track_caller]
+    pub fn mul(&self, rhs: &Tensor<T>) -> Tensor<T> {
+        expect_ok(self.try_mul(rhs))
+    }
+
+    /// `self / rhs` element-wise, broadcasting.
+    ///
+    /// # Panics
+    /// When the shapes do not broadcast; see [`Tensor::try_div`].
+    #[track_caller]
+    pub fn div(&self, rhs: &Tensor<T>) -> Tensor<T> {
+        expect_ok(self.try_div(rhs))
+    }
+}
