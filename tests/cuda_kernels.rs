@@ -266,6 +266,18 @@ fn launchers_refuse_mismatched_buffers() {
     let err = k::synergy_features(&gpu, &a, &a, 5, &mut s).unwrap_err();
     assert!(matches!(err, CudaError::Shape { .. }), "{err:?}");
 
+    let err = k::standard_normal(&gpu, &mut out, 0, u64::MAX - 3).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            CudaError::Shape {
+                op: "standard_normal",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+
     let x = Gaussian { mu: &a, logvar: &a };
     let layout = KlLayout {
         cols: 4,

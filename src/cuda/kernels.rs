@@ -164,13 +164,23 @@ pub fn reparameterize_backward(
 ///
 /// # Errors
 ///
-/// Compile and driver errors.
+/// [`CudaError::Shape`] if `offset + out.len()` overflows a u64; compile and driver errors.
 pub fn standard_normal(
     gpu: &GpuContext,
     out: &mut CudaSlice<f32>,
     seed: u64,
     offset: u64,
 ) -> Result<(), CudaError> {
+    if offset.checked_add(out.len() as u64).is_none() {
+        let detail = format!(
+            "positions {offset} + {} run past the end of the stream",
+            out.len()
+        );
+        return Err(CudaError::Shape {
+            op: "standard_normal",
+            detail,
+        });
+    }
     if out.is_empty() {
         return Ok(());
     }
