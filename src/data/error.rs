@@ -98,7 +98,7 @@ pub enum DataError {
     },
 
     /// Two files of one split that should describe the same samples but do not.
-    #[error("row counts disagree: {first} has {first_rows} rows but {second} has {second_rows}")]
+    #[error("row counts disagree: {first} has {first_rows} rows but {second} has {second_rows} rows")]
     RowCount {
         /// The first file.
         first: PathBuf,
@@ -111,7 +111,7 @@ pub enum DataError {
     },
 
     /// A modality whose training and test files have different widths.
-    #[error("column counts disagree: {train} has {train_cols} columns but {test} has {test_cols}")]
+    #[error("column counts disagree: {train} has {train_cols} columns but {test} has {test_cols} columns")]
     WidthMismatch {
         /// The training file.
         train: PathBuf,

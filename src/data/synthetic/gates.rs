@@ -182,8 +182,12 @@ impl BooleanSpec {
         }
     }
 
-    /// Draws the fixed direction `w_m` of each modality.
-    pub(crate) fn projections(&self, rng: &mut ChaCha8Rng) -> [Vec<f32>; 2] {
+    /// The fixed direction `w_m` of each modality in the dataset generated with `seed`.
+    ///
+    /// Exposed so that a test or an analysis can read the hidden bits back:
+    /// `b_m = (x_m . w_m > 0)` over the informative features.
+    pub fn projections(&self, seed: u64) -> [Vec<f32>; 2] {
+        let mut rng = super::structure_rng(seed);
         let mut draw = || {
             let w: Vec<f32> = (0..self.features).map(|_| rng.sample(StandardNormal)).collect();
             let norm = w.iter().map(|v| v * v).sum::<f32>().sqrt().max(1e-6);

@@ -52,11 +52,12 @@ impl MixSpec {
         [self.redundancy, self.unique1, self.unique2, self.synergy]
     }
 
-    /// Draws the six fixed networks, indexed `[modality][block]`.
-    pub(crate) fn networks(&self, rng: &mut ChaCha8Rng) -> Vec<Vec<RandomNet>> {
-        (0..2)
-            .map(|_| (0..3).map(|_| RandomNet::new(self.classes, HIDDEN, self.block, rng)).collect())
-            .collect()
+    /// The six fixed networks of the dataset generated with `seed`, indexed
+    /// `[modality][block]` with blocks in the order R, U, S.
+    pub fn networks(&self, seed: u64) -> Vec<Vec<RandomNet>> {
+        let mut rng = super::structure_rng(seed);
+        let mut net = || RandomNet::new(self.classes, HIDDEN, self.block, &mut rng);
+        (0..2).map(|_| (0..3).map(|_| net()).collect()).collect()
     }
 
     /// Draws one interaction type with the spec's fractions.

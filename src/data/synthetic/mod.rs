@@ -101,23 +101,29 @@ pub fn generate(
         let reason = format!("need at least one sample per split, got {n_train} and {n_test}");
         return Err(DataError::argument("synthetic::generate", reason));
     }
-    let mut structure_rng = ChaCha8Rng::seed_from_u64(seed);
-    structure_rng.set_stream(1);
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
 
     let (train, test) = match spec {
         SyntheticSpec::Boolean(boolean) => {
-            let projection = boolean.projections(&mut structure_rng);
+            let projection = boolean.projections(seed);
             let train = boolean.sample(n_train, &projection, &mut rng);
             (train, boolean.sample(n_test, &projection, &mut rng))
         }
         SyntheticSpec::Mix(mix) => {
-            let nets = mix.networks(&mut structure_rng);
+            let nets = mix.networks(seed);
             let train = mix.sample(n_train, &nets, &mut rng);
             (train, mix.sample(n_test, &nets, &mut rng))
         }
     };
     Ok(DataSplits { train, test })
+}
+
+/// The generator of a dataset's fixed structure (projections, networks): the seed's
+/// ChaCha8 stream 1, apart from stream 0 that draws the samples.
+fn structure_rng(seed: u64) -> ChaCha8Rng {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(1);
+    rng
 }
 
 /// Splits `k=v,k=v` into pairs, rejecting empty or repeated keys.
