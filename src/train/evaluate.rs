@@ -22,6 +22,39 @@ pub struct Evaluation {
     pub mean_weights: Option<Vec<f32>>,
 }
 
+/// DMIL's mean gate weights by component: the learned interaction proportions.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct InteractionWeights {
+    /// Weight of the shared component R.
+    pub redundancy: f32,
+    /// Weight of each unique component U_m.
+    pub uniqueness: Vec<f32>,
+    /// Weight of the synergy component S.
+    pub synergy: f32,
+}
+
+impl InteractionWeights {
+    /// Reads weights in DMIL's component order: R, U_1..U_M, S.
+    ///
+    /// # Panics
+    /// When fewer than three weights are given (DMIL always has at least R, two U and S).
+    pub fn from_ordered(weights: &[f32]) -> Self {
+        assert!(weights.len() >= 3, "DMIL has at least three components");
+        InteractionWeights {
+            redundancy: weights[0],
+            uniqueness: weights[1..weights.len() - 1].to_vec(),
+            synergy: weights[weights.len() - 1],
+        }
+    }
+}
+
+impl Evaluation {
+    /// The mean gate weights by component, for DMIL.
+    pub fn interaction_weights(&self) -> Option<InteractionWeights> {
+        self.mean_weights.as_deref().map(InteractionWeights::from_ordered)
+    }
+}
+
 /// Predicts `data` in evaluation mode (means instead of samples, no dropout) without recording
 /// a graph, in batches of `batch_size`. Leaves the model in evaluation mode.
 ///

@@ -2,6 +2,7 @@
 
 mod config;
 mod evaluate;
+pub mod experiment;
 pub mod metrics;
 mod observer;
 mod snapshot;
@@ -9,7 +10,8 @@ mod tensor_data;
 mod trainer;
 
 pub use config::{OptimizerKind, Selection, StagePlan, TrainConfig};
-pub use evaluate::{evaluate, Evaluation};
+pub use evaluate::{evaluate, Evaluation, InteractionWeights};
+pub use experiment::{prepare, run, DataSource, PreparedData, RunResult};
 pub use metrics::Metrics;
 pub use observer::{EpochSummary, Silent, TrainObserver};
 pub use snapshot::Snapshot;
