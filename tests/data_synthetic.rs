@@ -28,9 +28,9 @@ fn gate_labels_follow_the_gate_definitions() {
         let kinds = data.sample_kinds.as_ref().expect("gate per sample");
 
         let mut used = Vec::new();
-        for i in 0..data.num_samples() {
-            let SampleKind::Gate(gate) = kinds[i] else {
-                panic!("{name}: {:?}", kinds[i])
+        for (i, &kind) in kinds.iter().enumerate() {
+            let SampleKind::Gate(gate) = kind else {
+                panic!("{name}: {kind:?}")
             };
             let (b1, b2) = bits(&spec, data, 11, i);
             assert_eq!(data.labels[i], gate.apply(b1, b2), "{name} sample {i}");

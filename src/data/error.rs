@@ -117,7 +117,9 @@ pub enum DataError {
     },
 
     /// A modality whose training and test files have different widths.
-    #[error("widths disagree: {train} has {train_cols} columns but {test} has {test_cols} columns")]
+    #[error(
+        "widths disagree: {train} has {train_cols} columns but {test} has {test_cols} columns"
+    )]
     WidthMismatch {
         /// The training file.
         train: PathBuf,
