@@ -22,7 +22,10 @@ fn valid_csv() -> Files {
 /// The same dataset as `.npy` files.
 fn valid_npy() -> Files {
     let mut files = Files::new();
-    files.insert("1_tr.npy", encode_npy_f32(&[3, 2], &[1.0, 2.0, 3.5, -0.4, 5.0, 6.0]));
+    files.insert(
+        "1_tr.npy",
+        encode_npy_f32(&[3, 2], &[1.0, 2.0, 3.5, -0.4, 5.0, 6.0]),
+    );
     files.insert("1_te.npy", encode_npy_f32(&[2, 2], &[7.0, 8.0, 9.0, 10.0]));
     files.insert("labels_tr.npy", encode_npy_f32(&[3], &[0.0, 1.0, 2.0]));
     files.insert("labels_te.npy", encode_npy_f32(&[2], &[1.0, 0.0]));
@@ -55,7 +58,10 @@ fn message(files: &Files) -> String {
 #[test]
 fn the_valid_dataset_loads() {
     let splits = load(&valid_csv()).unwrap();
-    assert_eq!(splits.train.modalities[0].data, vec![1.0, 2.0, 3.5, -0.4, 5.0, 6.0]);
+    assert_eq!(
+        splits.train.modalities[0].data,
+        vec![1.0, 2.0, 3.5, -0.4, 5.0, 6.0]
+    );
     assert_eq!(splits.train.num_classes, 3);
     assert_eq!(load(&valid_npy()).unwrap(), splits);
 }
@@ -64,9 +70,17 @@ fn the_valid_dataset_loads() {
 fn bom_crlf_spaces_and_trailing_blank_lines_load() {
     let expected = load(&valid_csv()).unwrap();
     let variants = [
-        with(valid_csv(), "1_tr.csv", b"\xEF\xBB\xBF1,2\r\n3.5,-4e-1\r\n5,6\r\n"),
+        with(
+            valid_csv(),
+            "1_tr.csv",
+            b"\xEF\xBB\xBF1,2\r\n3.5,-4e-1\r\n5,6\r\n",
+        ),
         with(valid_csv(), "1_tr.csv", b"1, 2\n 3.5 ,-4e-1\n5,6"),
-        with(valid_csv(), "labels_tr.csv", b"\xEF\xBB\xBF0\r\n1.0\r\n2\r\n\r\n\n"),
+        with(
+            valid_csv(),
+            "labels_tr.csv",
+            b"\xEF\xBB\xBF0\r\n1.0\r\n2\r\n\r\n\n",
+        ),
     ];
     for files in &variants {
         assert_eq!(load(files).unwrap(), expected);
@@ -76,23 +90,58 @@ fn bom_crlf_spaces_and_trailing_blank_lines_load() {
 #[test]
 fn each_malformed_csv_gives_a_precise_error() {
     let cases: [(&'static str, &[u8], &[&str]); 12] = [
-        ("1_tr.csv", b"1,2\n3\n5,6\n", &["1_tr.csv", "line 2", "expected 2 columns", "found 1"]),
-        ("1_tr.csv", b"1,2\n3,x7\n5,6\n", &["line 2, column 2", "\"x7\""]),
-        ("1_tr.csv", b"1,2\n3,NaN\n5,6\n", &["line 2, column 2", "finite"]),
-        ("1_tr.csv", b"1,2\n3,4\n-inf,6\n", &["line 3, column 1", "finite"]),
-        ("1_tr.csv", b"1,2\n3,1e39\n5,6\n", &["line 2, column 2", "finite"]),
+        (
+            "1_tr.csv",
+            b"1,2\n3\n5,6\n",
+            &["1_tr.csv", "line 2", "expected 2 columns", "found 1"],
+        ),
+        (
+            "1_tr.csv",
+            b"1,2\n3,x7\n5,6\n",
+            &["line 2, column 2", "\"x7\""],
+        ),
+        (
+            "1_tr.csv",
+            b"1,2\n3,NaN\n5,6\n",
+            &["line 2, column 2", "finite"],
+        ),
+        (
+            "1_tr.csv",
+            b"1,2\n3,4\n-inf,6\n",
+            &["line 3, column 1", "finite"],
+        ),
+        (
+            "1_tr.csv",
+            b"1,2\n3,1e39\n5,6\n",
+            &["line 2, column 2", "finite"],
+        ),
         ("1_tr.csv", b"1,2\n\n3,4\n5,6\n", &["line 2", "blank line"]),
-        ("1_tr.csv", b"1,2\n3,\n5,6\n", &["line 2, column 2", "expected a number"]),
+        (
+            "1_tr.csv",
+            b"1,2\n3,\n5,6\n",
+            &["line 2, column 2", "expected a number"],
+        ),
         ("1_tr.csv", b"", &["1_tr.csv", "empty"]),
-        ("labels_tr.csv", b"0\n-1\n2\n", &["labels_tr.csv", "line 2", "\"-1\""]),
+        (
+            "labels_tr.csv",
+            b"0\n-1\n2\n",
+            &["labels_tr.csv", "line 2", "\"-1\""],
+        ),
         ("labels_tr.csv", b"0\n1\n2.5\n", &["line 3", "\"2.5\""]),
         ("labels_tr.csv", b"0\nAD\n1\n", &["line 2", "class label"]),
-        ("labels_te.csv", b"1\n0\n1\n", &["labels_te.csv", "3 rows", "1_te.csv", "2 rows"]),
+        (
+            "labels_te.csv",
+            b"1\n0\n1\n",
+            &["labels_te.csv", "3 rows", "1_te.csv", "2 rows"],
+        ),
     ];
     for (name, bytes, fragments) in cases {
         let err = message(&with(valid_csv(), name, bytes));
         for fragment in fragments {
-            assert!(err.contains(fragment), "{name} {bytes:?}: {err:?} lacks {fragment:?}");
+            assert!(
+                err.contains(fragment),
+                "{name} {bytes:?}: {err:?} lacks {fragment:?}"
+            );
         }
     }
 }
@@ -100,7 +149,10 @@ fn each_malformed_csv_gives_a_precise_error() {
 #[test]
 fn width_mismatch_and_missing_files_are_named() {
     let err = message(&with(valid_csv(), "1_te.csv", b"7,8,0\n9,10,0\n"));
-    assert!(err.contains("1_tr.csv has 2 columns") && err.contains("1_te.csv has 3"), "{err}");
+    assert!(
+        err.contains("1_tr.csv has 2 columns") && err.contains("1_te.csv has 3"),
+        "{err}"
+    );
 
     let mut files = valid_csv();
     files.remove("1_te.csv");
@@ -108,9 +160,14 @@ fn width_mismatch_and_missing_files_are_named() {
 
     files.remove("labels_tr.csv");
     let err = message(&files);
-    assert!(err.contains("labels_tr.csv") && err.contains("not found"), "{err}");
+    assert!(
+        err.contains("labels_tr.csv") && err.contains("not found"),
+        "{err}"
+    );
 
-    let err = load_dir(Path::new("/nonexistent/dmil-data"), &[1]).unwrap_err().to_string();
+    let err = load_dir(Path::new("/nonexistent/dmil-data"), &[1])
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("/nonexistent/dmil-data"), "{err}");
 
     assert!(load_dir(Path::new("."), &[0]).is_err());
@@ -118,7 +175,10 @@ fn width_mismatch_and_missing_files_are_named() {
 
 /// `bytes` with the first occurrence of `from` overwritten by `to` (of the same length).
 fn replace(bytes: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
-    let at = bytes.windows(from.len()).position(|w| w == from).expect("pattern present");
+    let at = bytes
+        .windows(from.len())
+        .position(|w| w == from)
+        .expect("pattern present");
     let mut out = bytes.to_vec();
     out[at..at + to.len()].copy_from_slice(to);
     out
@@ -151,7 +211,10 @@ fn malformed_npy_files_are_rejected() {
     ];
     for (bytes, fragment) in cases {
         let err = message(&with(valid_npy(), "1_tr.npy", &bytes));
-        assert!(err.contains("1_tr.npy") && err.contains(fragment), "{err:?} lacks {fragment}");
+        assert!(
+            err.contains("1_tr.npy") && err.contains(fragment),
+            "{err:?} lacks {fragment}"
+        );
     }
 
     let label = encode_npy_f32(&[3], &[0.0, -1.0, 2.0]);
@@ -165,7 +228,8 @@ fn malformed_npy_files_are_rejected() {
 fn npy_integer_and_double_types_load() {
     // Hand-written headers for <i8 labels and <f8 features.
     fn npy(descr: &str, shape: &str, payload: &[u8]) -> Vec<u8> {
-        let header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}\n");
+        let header =
+            format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}\n");
         let mut bytes = b"\x93NUMPY\x02\x00".to_vec();
         bytes.extend_from_slice(&(header.len() as u32).to_le_bytes());
         bytes.extend_from_slice(header.as_bytes());
@@ -173,8 +237,10 @@ fn npy_integer_and_double_types_load() {
         bytes
     }
     let labels: Vec<u8> = [0i64, 1, 2].iter().flat_map(|v| v.to_le_bytes()).collect();
-    let features: Vec<u8> =
-        [1.0f64, 2.0, 3.5, -0.4, 5.0, 6.0].iter().flat_map(|v| v.to_le_bytes()).collect();
+    let features: Vec<u8> = [1.0f64, 2.0, 3.5, -0.4, 5.0, 6.0]
+        .iter()
+        .flat_map(|v| v.to_le_bytes())
+        .collect();
     let ints: Vec<u8> = [1i32, 0].iter().flat_map(|v| v.to_le_bytes()).collect();
     let mut files = valid_npy();
     files.insert("labels_tr.npy", npy("<i8", "(3,)", &labels));
@@ -202,7 +268,10 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(128))]
 
     #[test]
-    fn random_bytes_never_panic(which in 0usize..8, bytes in prop::collection::vec(any::<u8>(), 0..200)) {
+    fn random_bytes_never_panic(
+        which in 0usize..8,
+        bytes in prop::collection::vec(any::<u8>(), 0..200),
+    ) {
         let (files, name) = if which < 4 {
             let names = ["1_tr.csv", "1_te.csv", "labels_tr.csv", "labels_te.csv"];
             (valid_csv(), names[which])

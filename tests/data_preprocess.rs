@@ -38,7 +38,17 @@ fn standardizer_rejects_other_widths() {
 #[test]
 fn stratified_split_keeps_class_proportions() {
     // 60 of class 0, 30 of class 1, 10 of class 2.
-    let labels: Vec<usize> = (0..100).map(|i| if i < 60 { 0 } else if i < 90 { 1 } else { 2 }).collect();
+    let labels: Vec<usize> = (0..100)
+        .map(|i| {
+            if i < 60 {
+                0
+            } else if i < 90 {
+                1
+            } else {
+                2
+            }
+        })
+        .collect();
     let data = dataset(labels, 3);
     let (train, validation) = stratified_split(&data, 0.2, 7).unwrap();
 
@@ -46,8 +56,7 @@ fn stratified_split_keeps_class_proportions() {
     assert_eq!(train.class_counts(), vec![48, 24, 8]);
 
     // Disjoint and complete: column 0 holds the original index.
-    let mut seen: Vec<usize> = train
-        .modalities[0]
+    let mut seen: Vec<usize> = train.modalities[0]
         .data
         .chunks(2)
         .chain(validation.modalities[0].data.chunks(2))
@@ -83,7 +92,10 @@ fn batches_cover_every_index_once_and_keep_the_last_partial_batch() {
         all.sort_unstable();
         assert_eq!(all, (0..10).collect::<Vec<_>>());
     }
-    assert_eq!(batches(10, 4, Some(3)).unwrap(), batches(10, 4, Some(3)).unwrap());
+    assert_eq!(
+        batches(10, 4, Some(3)).unwrap(),
+        batches(10, 4, Some(3)).unwrap()
+    );
     assert!(batches(0, 4, None).unwrap().is_empty());
     assert!(batches(5, 0, None).is_err());
 }

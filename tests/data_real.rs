@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use dmil::data::{list_modalities, load_dir, Standardizer};
 
 fn shared(name: &str) -> Option<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data").join(name);
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/data")
+        .join(name);
     if dir.is_dir() {
         Some(dir)
     } else {
@@ -57,20 +59,29 @@ fn rosmap_paper_modalities_and_feature_names() {
     let splits = load_dir(&dir, &[1, 2]).unwrap();
     assert_eq!(splits.train.num_modalities(), 2);
 
-    let names = splits.train.feature_names[0].as_ref().expect("rosmap has 1_featname.csv");
+    let names = splits.train.feature_names[0]
+        .as_ref()
+        .expect("rosmap has 1_featname.csv");
     assert_eq!(names.len(), 200);
     assert!(names[0].starts_with("ENSG"));
 
     // Standardising with training statistics gives training columns of mean 0.
     let mut train = splits.train.clone();
-    Standardizer::fit(&train).unwrap().apply(&mut train).unwrap();
-    let col0: f64 = (0..train.num_samples()).map(|i| train.modalities[0].get(i, 0) as f64).sum();
+    Standardizer::fit(&train)
+        .unwrap()
+        .apply(&mut train)
+        .unwrap();
+    let col0: f64 = (0..train.num_samples())
+        .map(|i| train.modalities[0].get(i, 0) as f64)
+        .sum();
     assert!((col0 / train.num_samples() as f64).abs() < 1e-4);
 }
 
 #[test]
 fn a_modality_the_folder_lacks_is_named() {
-    let Some(dir) = shared("breast_tcga") else { return };
+    let Some(dir) = shared("breast_tcga") else {
+        return;
+    };
     let err = load_dir(&dir, &[1, 3]).unwrap_err().to_string();
     assert!(err.contains("3_tr.csv"), "{err}");
 }

@@ -8,7 +8,9 @@ use dmil::data::{
 
 /// The hidden bits of sample `i`, read back through the dataset's fixed projections.
 fn bits(spec: &SyntheticSpec, data: &Dataset, seed: u64, i: usize) -> (bool, bool) {
-    let SyntheticSpec::Boolean(boolean) = spec else { panic!("not a Boolean spec") };
+    let SyntheticSpec::Boolean(boolean) = spec else {
+        panic!("not a Boolean spec")
+    };
     let w = boolean.projections(seed);
     let bit = |m: usize| {
         let x = data.modalities[m].row(i);
@@ -26,8 +28,10 @@ fn gate_labels_follow_the_gate_definitions() {
         let kinds = data.sample_kinds.as_ref().expect("gate per sample");
 
         let mut used = Vec::new();
-        for i in 0..data.num_samples() {
-            let SampleKind::Gate(gate) = kinds[i] else { panic!("{name}: {:?}", kinds[i]) };
+        for (i, &kind) in kinds.iter().enumerate() {
+            let SampleKind::Gate(gate) = kind else {
+                panic!("{name}: {kind:?}")
+            };
             let (b1, b2) = bits(&spec, data, 11, i);
             assert_eq!(data.labels[i], gate.apply(b1, b2), "{name} sample {i}");
             if !used.contains(&gate) {
@@ -95,9 +99,8 @@ fn mix_fractions_are_respected() {
     assert_eq!(data.num_classes, 4);
 
     let kinds = data.sample_kinds.as_ref().unwrap();
-    let share = |kind: SampleKind| {
-        kinds.iter().filter(|&&k| k == kind).count() as f64 / kinds.len() as f64
-    };
+    let share =
+        |kind: SampleKind| kinds.iter().filter(|&&k| k == kind).count() as f64 / kinds.len() as f64;
     let expected = [
         (SampleKind::Redundancy, 0.5),
         (SampleKind::Uniqueness(0), 0.2),
@@ -105,9 +108,16 @@ fn mix_fractions_are_respected() {
         (SampleKind::Synergy, 0.2),
     ];
     for (kind, fraction) in expected {
-        assert!((share(kind) - fraction).abs() < 0.02, "{kind:?}: {}", share(kind));
+        assert!(
+            (share(kind) - fraction).abs() < 0.02,
+            "{kind:?}: {}",
+            share(kind)
+        );
     }
-    assert!(data.class_counts().iter().all(|&c| (c as f64 / 20_000.0 - 0.25).abs() < 0.02));
+    assert!(data
+        .class_counts()
+        .iter()
+        .all(|&c| (c as f64 / 20_000.0 - 0.25).abs() < 0.02));
 }
 
 #[test]
@@ -121,7 +131,9 @@ fn mix_blocks_of_inactive_types_are_noise() {
     let u_block = |i: usize| data.modalities[0].row(i)[4..8].to_vec();
 
     let of = |kind: SampleKind, label: usize| {
-        (0..400).filter(|&i| kinds[i] == kind && data.labels[i] == label).collect::<Vec<_>>()
+        (0..400)
+            .filter(|&i| kinds[i] == kind && data.labels[i] == label)
+            .collect::<Vec<_>>()
     };
     let unique = of(SampleKind::Uniqueness(0), 1);
     assert!(unique.len() > 10);
@@ -157,7 +169,10 @@ fn specs_that_cannot_be_used_are_rejected_with_the_spec_named() {
     let SyntheticSpec::Boolean(b) = SyntheticSpec::parse(DEFAULT_SPEC).unwrap() else {
         panic!("default is Boolean")
     };
-    assert_eq!(b.task, BooleanTask::Gates(vec![BooleanGate::And, BooleanGate::Xor]));
+    assert_eq!(
+        b.task,
+        BooleanTask::Gates(vec![BooleanGate::And, BooleanGate::Xor])
+    );
     assert!(generate(&spec, 0, 5, 0).is_err());
 }
 

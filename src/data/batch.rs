@@ -22,7 +22,10 @@ pub fn batches(
     shuffle_seed: Option<u64>,
 ) -> Result<Vec<Vec<usize>>, DataError> {
     if batch_size == 0 {
-        return Err(DataError::argument("batches", "batch_size must be at least 1"));
+        return Err(DataError::argument(
+            "batches",
+            "batch_size must be at least 1",
+        ));
     }
 
     let mut order: Vec<usize> = (0..n).collect();

@@ -39,7 +39,9 @@ fn for_each_row(
 
     loop {
         buf.clear();
-        let read = reader.read_until(b'\n', &mut buf).map_err(|e| DataError::io(path, e))?;
+        let read = reader
+            .read_until(b'\n', &mut buf)
+            .map_err(|e| DataError::io(path, e))?;
         if read == 0 {
             break;
         }
@@ -203,4 +205,19 @@ pub fn read_names_csv(path: &Path) -> Result<Vec<String>, DataError> {
         Ok(())
     })?;
     Ok(names)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_label;
+
+    #[test]
+    fn labels_are_non_negative_integers_in_any_notation() {
+        assert_eq!(parse_label("3"), Some(3));
+        assert_eq!(parse_label("1.000000000000000000e+00"), Some(1));
+        assert_eq!(parse_label("0.0"), Some(0));
+        for bad in ["-1", "2.5", "AD", "", "nan", "inf", "1e7", "-0.5"] {
+            assert_eq!(parse_label(bad), None, "{bad}");
+        }
+    }
 }

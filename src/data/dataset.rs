@@ -81,7 +81,10 @@ impl Dataset {
     pub fn check(&self) -> Result<(), DataError> {
         let op = "Dataset";
         if self.modalities.is_empty() {
-            return Err(DataError::argument(op, "a dataset needs at least one modality"));
+            return Err(DataError::argument(
+                op,
+                "a dataset needs at least one modality",
+            ));
         }
 
         let n = self.labels.len();
@@ -99,7 +102,10 @@ impl Dataset {
         }
 
         if let Some(&bad) = self.labels.iter().find(|&&y| y >= self.num_classes) {
-            let reason = format!("label {bad} is not below num_classes = {}", self.num_classes);
+            let reason = format!(
+                "label {bad} is not below num_classes = {}",
+                self.num_classes
+            );
             return Err(DataError::argument(op, reason));
         }
 
@@ -121,8 +127,11 @@ impl Dataset {
         for (m, names) in self.feature_names.iter().enumerate() {
             let cols = self.modalities[m].cols;
             if let Some(names) = names.as_ref().filter(|names| names.len() != cols) {
-                let reason =
-                    format!("modality {} has {cols} columns but {} names", m + 1, names.len());
+                let reason = format!(
+                    "modality {} has {cols} columns but {} names",
+                    m + 1,
+                    names.len()
+                );
                 return Err(DataError::argument(op, reason));
             }
         }
@@ -168,7 +177,11 @@ impl Dataset {
             return Err(DataError::argument("Dataset::subset", reason));
         }
 
-        let modalities = self.modalities.iter().map(|m| m.select_rows(indices)).collect();
+        let modalities = self
+            .modalities
+            .iter()
+            .map(|m| m.select_rows(indices))
+            .collect();
         let labels = indices.iter().map(|&i| self.labels[i]).collect();
         let sample_kinds = self
             .sample_kinds
@@ -203,7 +216,39 @@ impl Dataset {
 
         let mut out = self.clone();
         out.modalities = which.iter().map(|&m| self.modalities[m].clone()).collect();
-        out.feature_names = which.iter().map(|&m| self.feature_names[m].clone()).collect();
+        out.feature_names = which
+            .iter()
+            .map(|&m| self.feature_names[m].clone())
+            .collect();
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tiny() -> Dataset {
+        let m = Matrix::new(3, 2, vec![0.0, 1.0, 2.0, 3.0, 4.0, 5.0]).unwrap();
+        Dataset::new(vec![m], vec![0, 1, 1], 2).unwrap()
+    }
+
+    #[test]
+    fn subset_takes_rows_in_the_given_order() {
+        let data = tiny();
+        let sub = data.subset(&[2, 0]).unwrap();
+        assert_eq!(sub.modalities[0].data, vec![4.0, 5.0, 0.0, 1.0]);
+        assert_eq!(sub.labels, vec![1, 0]);
+        assert_eq!(sub.num_classes, 2);
+        assert!(data.subset(&[3]).is_err());
+    }
+
+    #[test]
+    fn broken_invariants_are_reported() {
+        let m = Matrix::zeros(2, 2);
+        assert!(Dataset::new(vec![m.clone()], vec![0, 1, 0], 2).is_err());
+        assert!(Dataset::new(vec![m], vec![0, 2], 2).is_err());
+        assert!(Dataset::new(vec![], vec![], 2).is_err());
+        assert!(Matrix::new(2, 2, vec![0.0; 3]).is_err());
     }
 }

@@ -35,7 +35,9 @@ pub enum DataError {
     },
 
     /// A row whose number of cells differs from the first row's.
-    #[error("{path}, line {line}: expected {expected} columns (as on line {first_line}), found {found}")]
+    #[error(
+        "{path}, line {line}: expected {expected} columns (as on line {first_line}), found {found}"
+    )]
     Ragged {
         /// The file.
         path: PathBuf,
@@ -76,7 +78,9 @@ pub enum DataError {
     },
 
     /// A label that is not a non-negative integer.
-    #[error("{path}, line {line}: expected a class label (a non-negative integer), found {text:?}")]
+    #[error(
+        "{path}, line {line}: expected a class label (a non-negative integer), found {text:?}"
+    )]
     BadLabel {
         /// The label file.
         path: PathBuf,
@@ -98,7 +102,9 @@ pub enum DataError {
     },
 
     /// Two files of one split that should describe the same samples but do not.
-    #[error("row counts disagree: {first} has {first_rows} rows but {second} has {second_rows} rows")]
+    #[error(
+        "row counts disagree: {first} has {first_rows} rows but {second} has {second_rows} rows"
+    )]
     RowCount {
         /// The first file.
         first: PathBuf,
@@ -111,7 +117,9 @@ pub enum DataError {
     },
 
     /// A modality whose training and test files have different widths.
-    #[error("column counts disagree: {train} has {train_cols} columns but {test} has {test_cols} columns")]
+    #[error(
+        "widths disagree: {train} has {train_cols} columns but {test} has {test_cols} columns"
+    )]
     WidthMismatch {
         /// The training file.
         train: PathBuf,

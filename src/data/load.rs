@@ -61,7 +61,10 @@ pub fn detect_format(dir: &Path) -> Result<FileFormat, DataError> {
         });
     }
     for format in [FileFormat::Csv, FileFormat::Npy] {
-        if dir.join(format!("labels_tr.{}", format.extension())).is_file() {
+        if dir
+            .join(format!("labels_tr.{}", format.extension()))
+            .is_file()
+        {
             return Ok(format);
         }
     }
@@ -86,7 +89,9 @@ pub fn list_modalities(dir: &Path) -> Result<Vec<usize>, DataError> {
         let entry = entry.map_err(|e| DataError::io(dir, e))?;
         let name = entry.file_name();
         let Some(name) = name.to_str() else { continue };
-        let number = name.strip_suffix(suffix.as_str()).and_then(|s| s.parse::<usize>().ok());
+        let number = name
+            .strip_suffix(suffix.as_str())
+            .and_then(|s| s.parse::<usize>().ok());
         if let Some(m) = number.filter(|&m| m > 0) {
             found.push(m);
         }
@@ -168,7 +173,12 @@ pub fn load_dir_as(
     }
 
     // Classes are counted over both splits, so a class absent from one still counts.
-    let max_label = labels_tr.iter().chain(&labels_te).copied().max().unwrap_or(0);
+    let max_label = labels_tr
+        .iter()
+        .chain(&labels_te)
+        .copied()
+        .max()
+        .unwrap_or(0);
     let num_classes = max_label + 1;
     let make = |modalities, labels| Dataset {
         modalities,
@@ -189,11 +199,17 @@ fn check_modality_list(modalities: &[usize]) -> Result<(), DataError> {
         return Err(DataError::argument(op, "no modality selected"));
     }
     if modalities.contains(&0) {
-        return Err(DataError::argument(op, "modalities are numbered from 1, got 0"));
+        return Err(DataError::argument(
+            op,
+            "modalities are numbered from 1, got 0",
+        ));
     }
     for (k, m) in modalities.iter().enumerate() {
         if modalities[..k].contains(m) {
-            return Err(DataError::argument(op, format!("modality {m} is listed twice")));
+            return Err(DataError::argument(
+                op,
+                format!("modality {m} is listed twice"),
+            ));
         }
     }
     Ok(())

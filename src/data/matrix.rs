@@ -27,7 +27,10 @@ impl Matrix {
         if expected != Some(data.len()) {
             return Err(DataError::argument(
                 "Matrix::new",
-                format!("{rows} x {cols} needs {rows}*{cols} values, got {}", data.len()),
+                format!(
+                    "{rows} x {cols} needs {rows}*{cols} values, got {}",
+                    data.len()
+                ),
             ));
         }
         Ok(Matrix { rows, cols, data })
@@ -68,7 +71,11 @@ impl Matrix {
     ///
     /// When `i >= rows` or `j >= cols`.
     pub fn get(&self, i: usize, j: usize) -> f32 {
-        assert!(j < self.cols, "column {j} out of range for {} columns", self.cols);
+        assert!(
+            j < self.cols,
+            "column {j} out of range for {} columns",
+            self.cols
+        );
         self.row(i)[j]
     }
 

@@ -79,7 +79,11 @@ struct DictParser<'a> {
 
 impl DictParser<'_> {
     fn skip_space(&mut self) {
-        while self.text.get(self.pos).is_some_and(|c| c.is_ascii_whitespace()) {
+        while self
+            .text
+            .get(self.pos)
+            .is_some_and(|c| c.is_ascii_whitespace())
+        {
             self.pos += 1;
         }
     }
@@ -94,13 +98,17 @@ impl DictParser<'_> {
             self.pos += 1;
             Ok(())
         } else {
-            Err(format!("header: expected '{}' at byte {}", c as char, self.pos))
+            Err(format!(
+                "header: expected '{}' at byte {}",
+                c as char, self.pos
+            ))
         }
     }
 
     fn string(&mut self) -> Result<String, String> {
         let quote = self.peek().filter(|&c| c == b'\'' || c == b'"');
-        let quote = quote.ok_or_else(|| format!("header: expected a string at byte {}", self.pos))?;
+        let quote =
+            quote.ok_or_else(|| format!("header: expected a string at byte {}", self.pos))?;
         self.pos += 1;
         let start = self.pos;
         while self.text.get(self.pos).is_some_and(|&c| c != quote) {
@@ -117,7 +125,11 @@ impl DictParser<'_> {
     fn word(&mut self) -> String {
         self.skip_space();
         let start = self.pos;
-        while self.text.get(self.pos).is_some_and(|c| c.is_ascii_alphanumeric()) {
+        while self
+            .text
+            .get(self.pos)
+            .is_some_and(|c| c.is_ascii_alphanumeric())
+        {
             self.pos += 1;
         }
         String::from_utf8_lossy(&self.text[start..self.pos]).into_owned()
@@ -212,12 +224,16 @@ impl<'a> NpyReader<'a> {
         let (header_len, prefix_len) = match preamble[6] {
             1 => {
                 let mut len = [0u8; 2];
-                reader.read_exact(&mut len).map_err(|_| fail("truncated header length".into()))?;
+                reader
+                    .read_exact(&mut len)
+                    .map_err(|_| fail("truncated header length".into()))?;
                 (u16::from_le_bytes(len) as usize, 10)
             }
             2 | 3 => {
                 let mut len = [0u8; 4];
-                reader.read_exact(&mut len).map_err(|_| fail("truncated header length".into()))?;
+                reader
+                    .read_exact(&mut len)
+                    .map_err(|_| fail("truncated header length".into()))?;
                 (u32::from_le_bytes(len) as usize, 12)
             }
             v => return Err(fail(format!("format version {v}, expected 1, 2 or 3"))),
@@ -230,7 +246,9 @@ impl<'a> NpyReader<'a> {
             )));
         }
         let mut header = vec![0u8; header_len];
-        reader.read_exact(&mut header).map_err(|_| fail("truncated header".into()))?;
+        reader
+            .read_exact(&mut header)
+            .map_err(|_| fail("truncated header".into()))?;
         let Header { dtype, shape } = parse_header(&header).map_err(fail)?;
 
         // The data must be exactly as long as the shape says.
@@ -288,7 +306,10 @@ impl<'a> NpyReader<'a> {
 pub fn read_matrix_npy(path: &Path) -> Result<Matrix, DataError> {
     let npy = NpyReader::open(path)?;
     let &[rows, cols] = npy.shape.as_slice() else {
-        let reason = format!("shape {:?}, expected 2 dimensions (samples, features)", npy.shape);
+        let reason = format!(
+            "shape {:?}, expected 2 dimensions (samples, features)",
+            npy.shape
+        );
         return Err(DataError::npy(path, reason));
     };
     if rows == 0 || cols == 0 {
@@ -377,4 +398,39 @@ pub fn encode_npy_f32(shape: &[usize], values: &[f32]) -> Vec<u8> {
         bytes.extend_from_slice(&v.to_le_bytes());
     }
     bytes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{parse_header, Dtype};
+
+    #[test]
+    fn headers_in_numpy_spellings_parse() {
+        let header = parse_header(b"{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), }");
+        let header = header.unwrap();
+        assert_eq!((header.dtype, header.shape), (Dtype::F8, vec![2, 3]));
+
+        let header = parse_header(b"{\"shape\":(7,),\"descr\":\"<i8\",\"fortran_order\":False}");
+        let header = header.unwrap();
+        assert_eq!((header.dtype, header.shape), (Dtype::I8, vec![7]));
+    }
+
+    #[test]
+    fn unusable_headers_are_refused() {
+        let bad: [&[u8]; 6] = [
+            b"{'descr': '>f8', 'fortran_order': False, 'shape': (2, 3), }",
+            b"{'descr': '<f8', 'fortran_order': True, 'shape': (2, 3), }",
+            b"{'descr': '<c16', 'fortran_order': False, 'shape': (2, 3), }",
+            b"{'descr': '<f8', 'fortran_order': False, 'shape': (2, -3), }",
+            b"{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3)",
+            b"{'descr': '<f8', 'fortran_order': False}",
+        ];
+        for header in bad {
+            assert!(
+                parse_header(header).is_err(),
+                "{}",
+                String::from_utf8_lossy(header)
+            );
+        }
+    }
 }

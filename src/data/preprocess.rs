@@ -28,7 +28,10 @@ impl Standardizer {
     pub fn fit(train: &Dataset) -> Result<Self, DataError> {
         let n = train.num_samples();
         if n == 0 {
-            return Err(DataError::argument("Standardizer::fit", "no training samples"));
+            return Err(DataError::argument(
+                "Standardizer::fit",
+                "no training samples",
+            ));
         }
 
         let mut means = Vec::with_capacity(train.num_modalities());

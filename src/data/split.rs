@@ -26,7 +26,10 @@ pub fn stratified_split(
 ) -> Result<(Dataset, Dataset), DataError> {
     let op = "stratified_split";
     if !(0.0..1.0).contains(&fraction) {
-        return Err(DataError::argument(op, format!("fraction {fraction} is not in [0, 1)")));
+        return Err(DataError::argument(
+            op,
+            format!("fraction {fraction} is not in [0, 1)"),
+        ));
     }
     if dataset.num_samples() == 0 {
         return Err(DataError::argument(op, "the dataset has no samples"));

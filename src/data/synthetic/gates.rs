@@ -189,7 +189,9 @@ impl BooleanSpec {
     pub fn projections(&self, seed: u64) -> [Vec<f32>; 2] {
         let mut rng = super::structure_rng(seed);
         let mut draw = || {
-            let w: Vec<f32> = (0..self.features).map(|_| rng.sample(StandardNormal)).collect();
+            let w: Vec<f32> = (0..self.features)
+                .map(|_| rng.sample(StandardNormal))
+                .collect();
             let norm = w.iter().map(|v| v * v).sum::<f32>().sqrt().max(1e-6);
             let scale = (self.features as f32).sqrt() / norm;
             w.into_iter().map(|v| v * scale).collect::<Vec<f32>>()

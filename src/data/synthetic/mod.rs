@@ -60,7 +60,9 @@ impl SyntheticSpec {
             return parse_mix(&options).map(SyntheticSpec::Mix).map_err(fail);
         }
         let task = parse_task(name).map_err(fail)?;
-        parse_boolean(task, &options).map(SyntheticSpec::Boolean).map_err(fail)
+        parse_boolean(task, &options)
+            .map(SyntheticSpec::Boolean)
+            .map_err(fail)
     }
 
     /// Number of classes of the datasets this spec makes.
@@ -175,7 +177,11 @@ fn parse_boolean(task: BooleanTask, options: &[(String, String)]) -> Result<Bool
             "extra" => spec.extra = parse_count(key, value, 0)?,
             "noise" => spec.noise_std = parse_std(key, value)?,
             "extra_std" => spec.extra_std = parse_std(key, value)?,
-            _ => return Err(format!("unknown key {key:?}; expected d, noise, extra, extra_std")),
+            _ => {
+                return Err(format!(
+                    "unknown key {key:?}; expected d, noise, extra, extra_std"
+                ))
+            }
         }
     }
     Ok(spec)
@@ -200,13 +206,19 @@ fn parse_mix(options: &[(String, String)]) -> Result<MixSpec, String> {
             "c" => spec.classes = parse_count(key, value, 2)?,
             "d" => spec.block = parse_count(key, value, 1)?,
             "noise" => spec.noise_std = parse_std(key, value)?,
-            _ => return Err(format!("unknown key {key:?}; expected r, u1, u2, s, c, d, noise")),
+            _ => {
+                return Err(format!(
+                    "unknown key {key:?}; expected r, u1, u2, s, c, d, noise"
+                ))
+            }
         }
     }
 
     let sum: f64 = spec.fractions().iter().sum();
     if (sum - 1.0).abs() > 1e-6 {
-        return Err(format!("the fractions r, u1, u2, s sum to {sum}, expected 1"));
+        return Err(format!(
+            "the fractions r, u1, u2, s sum to {sum}, expected 1"
+        ));
     }
     Ok(spec)
 }
@@ -217,7 +229,9 @@ const MAX_COUNT: usize = 100_000;
 fn parse_count(key: &str, value: &str, min: usize) -> Result<usize, String> {
     match value.parse::<usize>() {
         Ok(n) if (min..=MAX_COUNT).contains(&n) => Ok(n),
-        _ => Err(format!("{key}={value:?}: expected an integer in {min}..={MAX_COUNT}")),
+        _ => Err(format!(
+            "{key}={value:?}: expected an integer in {min}..={MAX_COUNT}"
+        )),
     }
 }
 
@@ -231,6 +245,8 @@ fn parse_fraction(key: &str, value: &str) -> Result<f64, String> {
 fn parse_std(key: &str, value: &str) -> Result<f32, String> {
     match value.parse::<f32>() {
         Ok(s) if s.is_finite() && s >= 0.0 => Ok(s),
-        _ => Err(format!("{key}={value:?}: expected a finite standard deviation >= 0")),
+        _ => Err(format!(
+            "{key}={value:?}: expected a finite standard deviation >= 0"
+        )),
     }
 }

@@ -24,7 +24,9 @@ impl RandomNet {
     /// Draws a network's weights from `rng`.
     pub fn new(inputs: usize, hidden: usize, outputs: usize, rng: &mut ChaCha8Rng) -> Self {
         let mut gaussian = |n: usize, std: f32| -> Vec<f32> {
-            (0..n).map(|_| std * rng.sample::<f32, _>(StandardNormal)).collect()
+            (0..n)
+                .map(|_| std * rng.sample::<f32, _>(StandardNormal))
+                .collect()
         };
         let w1 = gaussian(hidden * inputs, 1.0);
         let b1 = gaussian(hidden, 0.5);
