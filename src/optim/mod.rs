@@ -4,6 +4,17 @@
 //! updates them in place from their accumulated gradients; parameters without a gradient
 //! (frozen, or unused by the loss) are skipped.
 
+mod adam;
+mod clip;
+mod grads;
+mod schedule;
+mod sgd;
+
+pub use adam::{Adam, AdamConfig};
+pub use clip::clip_grad_norm;
+pub use schedule::{Cosine, ReduceOnPlateau, Schedule, StepDecay};
+pub use sgd::{Sgd, SgdConfig};
+
 use crate::error::Result;
 use crate::tensor::Tensor;
 

@@ -1,0 +1,63 @@
+//! Reading parameters' gradients for in-place updates: the checks every optimizer runs
+//! before it changes anything, and the borrow of a gradient beside its parameter.
+
+use crate::error::{Error, Result};
+use crate::tensor::Tensor;
+
+/// Runs `f` on the contiguous elements of `param`'s gradient and of `param` itself (for
+/// writing), outside the autodiff graph. Does nothing when `param` has no gradient.
+///
+/// # Errors
+/// [`Error::InvalidShape`] when the parameter is not contiguous or its gradient's element
+/// count differs (neither happens to leaves made with `requires_grad` from fresh tensors).
+pub(crate) fn with_grad_and_param(
+    index: usize,
+    param: &Tensor<f32>,
+    f: impl FnOnce(&[f32], &mut [f32]),
+) -> Result<()> {
+    let Some(grad) = param.grad() else {
+        return Ok(());
+    };
+    let storage = grad.storage().read();
+    let values = &storage[grad_range(index, param, &grad)?];
+    param.update_in_place(|p| f(values, p))
+}
+
+/// Checks every gradient of `params` before an update changes anything.
+///
+/// # Errors
+/// [`Error::NonFinite`] naming the first parameter (index and shape) whose gradient holds
+/// NaN or infinity; [`Error::InvalidShape`] as in [`with_grad_and_param`].
+pub(crate) fn check_finite(params: &[Tensor<f32>]) -> Result<()> {
+    for (index, param) in params.iter().enumerate() {
+        let Some(grad) = param.grad() else {
+            continue;
+        };
+        let storage = grad.storage().read();
+        let values = &storage[grad_range(index, param, &grad)?];
+        if !values.iter().all(|v| v.is_finite()) {
+            return Err(Error::NonFinite(format!(
+                "the gradient of parameter {index} (shape {}) holds NaN or infinity",
+                param.shape()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The storage range of a gradient, checked against its parameter.
+pub(crate) fn grad_range(
+    index: usize,
+    param: &Tensor<f32>,
+    grad: &Tensor<f32>,
+) -> Result<std::ops::Range<usize>> {
+    match grad.layout().contiguous_range() {
+        Some(range) if grad.numel() == param.numel() => Ok(range),
+        _ => Err(Error::shapes(
+            "optimizer",
+            param.dims(),
+            grad.dims(),
+            &format!("parameter {index} and its gradient must match, contiguous"),
+        )),
+    }
+}
