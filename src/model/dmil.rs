@@ -12,6 +12,8 @@
 //! per-sample weights over the components, and the prediction is the weighted sum of their
 //! logits. The mean gate weights over a test set are the learned interaction proportions.
 
+use std::sync::{Mutex, PoisonError};
+
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
@@ -106,6 +108,9 @@ struct Interactions {
 /// The DMIL model; see the module documentation.
 pub struct Dmil {
     config: ModelConfig,
+    /// The stage last entered. Until stage 2 has trained the gate, predictions (and so the
+    /// choice of the best stage-1 epoch) come from the unimodal heads on M_m, averaged.
+    stage: Mutex<Stage>,
     noise: NoiseSource,
     branches: Vec<Branch>,
     /// q(R | M_1, .., M_M).
@@ -151,6 +156,7 @@ impl Dmil {
                 &mut rng,
             )?,
             noise: NoiseSource::new(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15)),
+            stage: Mutex::new(Stage::FineTune),
             branches,
             config,
         })
@@ -380,6 +386,7 @@ impl MultimodalModel for Dmil {
         };
         self.visit_parts(true, &mut |_, part| part.freeze(!train_first));
         self.visit_parts(false, &mut |_, part| part.freeze(!train_second));
+        *self.stage.lock().unwrap_or_else(PoisonError::into_inner) = stage;
     }
 
     fn loss(&self, inputs: &[Tensor<f32>], labels: &[usize], stage: Stage) -> Result<Loss> {
@@ -402,6 +409,19 @@ impl MultimodalModel for Dmil {
     fn predict(&self, inputs: &[Tensor<f32>]) -> Result<Prediction> {
         check_inputs(&self.config, inputs)?;
         let intra = self.intra(inputs, false)?;
+        if *self.stage.lock().unwrap_or_else(PoisonError::into_inner) == Stage::Decompose {
+            let unimodal = self
+                .branches
+                .iter()
+                .zip(&intra)
+                .map(|(branch, part)| branch.unimodal.try_forward(&part.m))
+                .collect::<Result<Vec<_>>>()?;
+            let refs: Vec<&Tensor<f32>> = unimodal.iter().collect();
+            return Ok(Prediction {
+                logits: Tensor::try_stack(&refs, 0)?.mean(&[0], false),
+                weights: None,
+            });
+        }
         let out = self.interactions(&intra, false)?;
         Ok(Prediction {
             logits: out.logits,

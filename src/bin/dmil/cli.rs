@@ -96,6 +96,15 @@ pub struct FitArgs {
     /// Dropout in the encoders.
     #[arg(long)]
     pub dropout: Option<f32>,
+    /// Weight decay (L2) of the optimizer.
+    #[arg(long)]
+    pub weight_decay: Option<f32>,
+    /// Hidden widths of the encoders, as `W1,W2,...`.
+    #[arg(long, value_delimiter = ',')]
+    pub hidden: Option<Vec<usize>>,
+    /// Width of each modality's embedding Z_m.
+    #[arg(long)]
+    pub embedding: Option<usize>,
     /// Fraction of the training split held out for validation.
     #[arg(long)]
     pub validation_fraction: Option<f64>,

@@ -49,6 +49,9 @@ pub fn train_config(args: &FitArgs, selection: SelectOn) -> Result<TrainConfig> 
         config.finetune.learning_rate = lr / 10.0;
         config.supervised.learning_rate = lr;
     }
+    if let Some(decay) = args.weight_decay {
+        config.weight_decay = decay;
+    }
     if let Some(fraction) = args.validation_fraction {
         config.validation_fraction = fraction;
     }
@@ -63,5 +66,11 @@ pub fn customize(args: &FitArgs, config: &mut ModelConfig) {
     }
     if let Some(dropout) = args.dropout {
         config.encoder.dropout = dropout;
+    }
+    if let Some(hidden) = &args.hidden {
+        config.encoder.hidden = hidden.clone();
+    }
+    if let Some(embedding) = args.embedding {
+        config.encoder.embedding = embedding;
     }
 }
