@@ -373,3 +373,20 @@ fn a_leaf_shared_with_another_thread_gets_that_threads_gradient() {
     pending.backward().unwrap();
     assert_eq!(grad_of(&w), vec![3.0, 3.0]);
 }
+
+#[test]
+fn gradients_of_different_leaves_do_not_share_storage() {
+    let a = Tensor::<f64>::ones([3]).requires_grad();
+    let b = Tensor::<f64>::ones([3]).requires_grad();
+    let w = tensor::<f64>(&[1.0, 2.0, 3.0], &[3]);
+    // The product hands one contiguous gradient to the sum, which passes it on to both.
+    ((&a + &b) * &w).sum_all().backward().unwrap();
+    let (ga, gb) = (a.grad().unwrap(), b.grad().unwrap());
+    assert!(
+        !std::sync::Arc::ptr_eq(ga.storage(), gb.storage()),
+        "an in-place update of one gradient (clipping, say) would change the other"
+    );
+    ga.update_in_place(|g| g.iter_mut().for_each(|v| *v *= 0.5))
+        .unwrap();
+    assert_eq!(grad_of(&b), vec![1.0, 2.0, 3.0]);
+}
