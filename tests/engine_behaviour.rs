@@ -1,6 +1,6 @@
 //! Engine behaviour that is not about gradients: element-wise kernels give the same values on
 //! strided views as on contiguous copies, shape errors name the op and both shapes, and empty
-//! views are handled.
+//! tensors are contiguous.
 
 mod common;
 
@@ -109,6 +109,22 @@ fn shape_mismatch_errors_name_the_op_and_both_shapes() {
         .downcast_ref::<String>()
         .expect("a formatted panic message");
     assert!(text.starts_with("mul:") && text.contains("[2, 3]") && text.contains("[4, 5]"));
+}
+
+#[test]
+fn empty_tensors_are_contiguous_and_assignable() {
+    for dims in [
+        vec![0],
+        vec![2, 0],
+        vec![0, 3],
+        vec![2, 0, 3],
+        vec![3, 2, 0],
+    ] {
+        let t = Tensor::<f64>::zeros(dims.clone());
+        assert!(t.is_contiguous(), "fresh tensor of shape {dims:?}");
+        t.assign(&[])
+            .expect("assigning no values to an empty tensor");
+    }
 }
 
 #[test]

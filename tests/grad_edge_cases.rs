@@ -350,3 +350,43 @@ fn clamp_has_gradient_one_at_its_bounds() {
     x.clamp(-1.0, 1.0).sum_all().backward().unwrap();
     assert_eq!(grad_of(&x), vec![1.0, 1.0, 1.0, 0.0, 0.0]);
 }
+
+#[test]
+fn a_leaf_shared_with_another_thread_gets_that_threads_gradient() {
+    let w = tensor::<f64>(&[1.0, 2.0], &[2]).requires_grad();
+    // Put `w` on this thread's tape, and leave that graph pending.
+    let pending = (&w * 3.0).sum_all();
+
+    let shared = w.clone();
+    std::thread::spawn(move || {
+        let x = tensor::<f64>(&[5.0, 7.0], &[2]).requires_grad();
+        let loss = (&x * 10.0).sum_all() + (&shared * &shared).sum_all();
+        loss.backward().unwrap();
+        assert_eq!(grad_of(&x), vec![10.0, 10.0], "x received w's gradient");
+        assert_eq!(grad_of(&shared), vec![2.0, 4.0]);
+    })
+    .join()
+    .unwrap();
+
+    // The pending graph of this thread is intact.
+    w.zero_grad();
+    pending.backward().unwrap();
+    assert_eq!(grad_of(&w), vec![3.0, 3.0]);
+}
+
+#[test]
+fn gradients_of_different_leaves_do_not_share_storage() {
+    let a = Tensor::<f64>::ones([3]).requires_grad();
+    let b = Tensor::<f64>::ones([3]).requires_grad();
+    let w = tensor::<f64>(&[1.0, 2.0, 3.0], &[3]);
+    // The product hands one contiguous gradient to the sum, which passes it on to both.
+    ((&a + &b) * &w).sum_all().backward().unwrap();
+    let (ga, gb) = (a.grad().unwrap(), b.grad().unwrap());
+    assert!(
+        !std::sync::Arc::ptr_eq(ga.storage(), gb.storage()),
+        "an in-place update of one gradient (clipping, say) would change the other"
+    );
+    ga.update_in_place(|g| g.iter_mut().for_each(|v| *v *= 0.5))
+        .unwrap();
+    assert_eq!(grad_of(&b), vec![1.0, 2.0, 3.0]);
+}

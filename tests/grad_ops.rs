@@ -647,3 +647,19 @@ fn the_gradient_check_rejects_wrong_gradients() {
     let result = check_gradients(OpKind::Exp, &[x], 7, |v| v[0].tanh());
     assert!(result.is_err(), "a missing Exp went unnoticed");
 }
+
+/// One input used several times in one graph: gradients of every use add up, and kernels
+/// whose operands share a storage read it correctly.
+#[test]
+fn inputs_used_several_times() {
+    let square = (1..=3usize, 1..=3usize, any::<u64>())
+        .prop_flat_map(|(m, k, seed)| (input(vec![m, k], smooth()), Just(seed)));
+    run(cases(), square, |(x, seed)| {
+        check_gradients(OpKind::Matmul, &[x], seed, |v| {
+            let x = &v[0];
+            let gram = x.matmul(&x.t());
+            let joined = Tensor::concat(&[x, x], 0).sum(&[0], true);
+            gram + (x * x).sum_all() + (x / &x.exp()).sum_all() + joined.sum_all()
+        })
+    });
+}

@@ -53,12 +53,14 @@ impl<T: Element> Leaf<T> {
             .clone()
     }
 
-    /// Adds `g` to the accumulated gradient.
+    /// Adds `g` to the accumulated gradient. The first gradient is copied into a buffer of its
+    /// own: `g` may share its storage with the gradient of another leaf (an `add` hands one
+    /// tensor to both inputs), and a gradient updated in place must not change another.
     pub(crate) fn accumulate(&self, g: Tensor<T>) {
         let mut slot = self.grad.lock().unwrap_or_else(PoisonError::into_inner);
         *slot = Some(match slot.take() {
             Some(sum) => crate::tensor::kernels::add_same_shape(&sum, &g),
-            None => crate::tensor::kernels::contiguous(&g),
+            None => Tensor::from_contiguous(crate::tensor::kernels::gather(&g), g.shape().clone()),
         });
     }
 

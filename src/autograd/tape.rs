@@ -4,12 +4,22 @@
 //! tensors that exist), so running the tape backwards visits every node after all of its
 //! consumers: no sort, no recursion, and gradients live in a vector indexed by node.
 
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
 use smallvec::SmallVec;
 
 use super::leaf::Leaf;
 use crate::tensor::{Element, OpKind, Tensor};
+
+/// The next tape generation. One counter for every thread and element type, so that no two
+/// graphs carry the same generation: a leaf or a tensor that reaches another thread's tape is
+/// then never taken for a node of that tape.
+static NEXT_GENERATION: AtomicU32 = AtomicU32::new(0);
+
+fn fresh_generation() -> u32 {
+    NEXT_GENERATION.fetch_add(1, Ordering::Relaxed)
+}
 
 /// Marks an input that needs no gradient (a constant, or a tensor from a released graph).
 pub(crate) const NO_GRAD: usize = usize::MAX;
@@ -34,8 +44,8 @@ pub(crate) enum Node<T: Element> {
 
 /// This thread's record of the operations since the last backward pass, for one element type.
 ///
-/// Each backward pass takes the whole tape and starts a new generation; tensors that point
-/// into an older generation behave as constants from then on.
+/// Each backward pass takes the whole tape and starts a new generation, unique across threads;
+/// tensors that point into any other generation behave as constants on this tape.
 pub struct Tape<T: Element> {
     pub(crate) generation: u32,
     pub(crate) nodes: Vec<Node<T>>,
@@ -45,7 +55,7 @@ impl<T: Element> Tape<T> {
     /// An empty tape.
     pub(crate) fn new() -> Self {
         Tape {
-            generation: 0,
+            generation: fresh_generation(),
             nodes: Vec::new(),
         }
     }
@@ -68,7 +78,7 @@ impl<T: Element> Tape<T> {
 
     /// Takes every recorded node and starts a new generation.
     pub(crate) fn release(&mut self) -> Vec<Node<T>> {
-        self.generation = self.generation.wrapping_add(1);
+        self.generation = fresh_generation();
         std::mem::take(&mut self.nodes)
     }
 }

@@ -45,8 +45,12 @@ impl Layout {
     }
 
     /// True when the elements are laid out row-major with no gaps, so the view is the storage
-    /// slice `offset..offset + numel`. Axes of size 1 may have any stride.
+    /// slice `offset..offset + numel`. Axes of size 1 may have any stride, and an empty view
+    /// (some size 0) is always contiguous: it covers no element.
     pub fn is_contiguous(&self) -> bool {
+        if self.shape.numel() == 0 {
+            return true;
+        }
         let mut expected = 1;
         for axis in (0..self.shape.rank()).rev() {
             let size = self.shape[axis];
@@ -63,7 +67,7 @@ impl Layout {
     /// of an empty tensor), and it reads nothing anyway.
     pub fn contiguous_range(&self) -> Option<std::ops::Range<usize>> {
         if self.shape.numel() == 0 {
-            return self.is_contiguous().then_some(0..0);
+            return Some(0..0);
         }
         self.is_contiguous()
             .then(|| self.offset..self.offset + self.shape.numel())

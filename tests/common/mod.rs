@@ -53,9 +53,19 @@ pub fn run<S: Strategy>(
         ..Config::default()
     };
     let mut runner = TestRunner::new(config);
-    if let Err(e) = runner.run(&strategy, test) {
+    let ran = std::cell::Cell::new(0u32);
+    let counted = |value| {
+        ran.set(ran.get() + 1);
+        test(value)
+    };
+    if let Err(e) = runner.run(&strategy, counted) {
         panic!("{e}");
     }
+    assert!(
+        ran.get() >= cases,
+        "only {} of {cases} cases ran",
+        ran.get()
+    );
 }
 
 /// Where random values are drawn: a union of intervals, chosen in proportion to their
