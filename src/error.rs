@@ -92,6 +92,11 @@ pub enum Error {
     #[error("configuration: {0}")]
     Config(String),
 
+    /// A data file or synthetic spec that cannot be used; the message names the file, line
+    /// and column, or the spec.
+    #[error(transparent)]
+    Data(#[from] crate::data::DataError),
+
     /// CUDA is unavailable or a device call failed.
     #[error("cuda: {0}")]
     Cuda(String),

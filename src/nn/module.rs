@@ -38,7 +38,10 @@ pub trait Module {
 
     /// Every trainable parameter, for an optimizer.
     fn parameters(&self) -> Vec<Tensor<f32>> {
-        self.named_parameters().into_iter().map(|(_, t)| t).collect()
+        self.named_parameters()
+            .into_iter()
+            .map(|(_, t)| t)
+            .collect()
     }
 
     /// Every buffer with its name.

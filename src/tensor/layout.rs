@@ -58,8 +58,13 @@ impl Layout {
         true
     }
 
-    /// The storage range `offset..offset + numel` when the view is contiguous.
+    /// The storage range `offset..offset + numel` when the view is contiguous. An empty view
+    /// gets the empty range `0..0`: its offset may point past the end of its storage (a slice
+    /// of an empty tensor), and it reads nothing anyway.
     pub fn contiguous_range(&self) -> Option<std::ops::Range<usize>> {
+        if self.shape.numel() == 0 {
+            return self.is_contiguous().then_some(0..0);
+        }
         self.is_contiguous()
             .then(|| self.offset..self.offset + self.shape.numel())
     }

@@ -1,1 +1,19 @@
-//! Placeholder: filled in by its own change.
+//! Training: the stage-by-stage trainer, evaluation, metrics and model selection.
+
+mod config;
+mod evaluate;
+pub mod experiment;
+pub mod metrics;
+mod observer;
+mod snapshot;
+mod tensor_data;
+mod trainer;
+
+pub use config::{OptimizerKind, Selection, StagePlan, TrainConfig};
+pub use evaluate::{evaluate, Evaluation, InteractionWeights};
+pub use experiment::{prepare, run, DataSource, PreparedData, RunResult};
+pub use metrics::Metrics;
+pub use observer::{EpochSummary, Silent, TrainObserver};
+pub use snapshot::Snapshot;
+pub use tensor_data::TensorData;
+pub use trainer::{fit, FitReport, StageReport};

@@ -1,0 +1,166 @@
+//! `dmil bench`: times, on this machine, the DMIL and Joint training steps and inference at
+//! batch 64 on ROSMAP-shaped random data (two modalities of 200 features, encoders
+//! 200 -> 256 -> 128, latent 64), and single-precision matrix products, so the figures
+//! compare like for like with PyTorch's on the same model.
+
+use std::time::Instant;
+
+use serde_json::{json, Map, Value};
+
+use dmil::autograd::no_grad;
+use dmil::model::{self, ModelConfig, ModelKind, MultimodalModel, Stage};
+use dmil::optim::{Adam, AdamConfig, Optimizer};
+use dmil::tensor::Tensor;
+use dmil::Result;
+
+use crate::alloc::allocations;
+use crate::cli::BenchArgs;
+use crate::output::print_json;
+
+const BATCH: usize = 64;
+const FEATURES: usize = 200;
+const WARMUP: usize = 10;
+
+/// Median, minimum and maximum of repeated timings, in microseconds.
+struct Timing {
+    median_us: f64,
+    min_us: f64,
+    max_us: f64,
+    allocations_per_call: f64,
+}
+
+/// Times `f` `repeats` times after a warm-up.
+fn time(repeats: usize, mut f: impl FnMut() -> Result<()>) -> Result<Timing> {
+    for _ in 0..WARMUP {
+        f()?;
+    }
+    let mut samples = Vec::with_capacity(repeats);
+    let before = allocations();
+    for _ in 0..repeats {
+        let started = Instant::now();
+        f()?;
+        samples.push(started.elapsed().as_secs_f64() * 1e6);
+    }
+    let allocations_per_call = (allocations() - before) as f64 / repeats.max(1) as f64;
+    samples.sort_by(f64::total_cmp);
+    Ok(Timing {
+        median_us: samples[samples.len() / 2],
+        min_us: samples[0],
+        max_us: samples[samples.len() - 1],
+        allocations_per_call,
+    })
+}
+
+/// A model of `kind` in the benchmark's configuration.
+fn bench_model(kind: ModelKind) -> Result<Box<dyn MultimodalModel>> {
+    let mut config = ModelConfig::new(kind, vec![FEATURES, FEATURES], 2);
+    config.encoder.hidden = vec![256];
+    config.encoder.embedding = 128;
+    config.latent = 64;
+    model::build(&config, 7)
+}
+
+/// Random inputs and labels of one batch.
+fn batch() -> (Vec<Tensor<f32>>, Vec<usize>) {
+    let inputs = (0..2).map(|m| Tensor::randn([BATCH, FEATURES], 100 + m)).collect();
+    let labels = (0..BATCH).map(|i| i % 2).collect();
+    (inputs, labels)
+}
+
+/// One full training step: forward, every loss term, backward, Adam.
+fn train_step(model: &dyn MultimodalModel, repeats: usize) -> Result<Timing> {
+    let stage = *model.stages().last().expect("every model has a stage");
+    let stage = if stage == Stage::Supervised { stage } else { Stage::FineTune };
+    model.enter_stage(stage);
+    let mut adam = Adam::new(model.parameters(), AdamConfig::default());
+    let (inputs, labels) = batch();
+    time(repeats, || {
+        let loss = model.loss(&inputs, &labels, stage)?;
+        loss.total.backward()?;
+        adam.step()?;
+        adam.zero_grad();
+        Ok(())
+    })
+}
+
+/// One batch of evaluation-mode prediction.
+fn inference(model: &dyn MultimodalModel, repeats: usize) -> Result<Timing> {
+    model.set_training(false);
+    let (inputs, _) = batch();
+    time(repeats, || no_grad(|| model.predict(&inputs).map(|_| ())))
+}
+
+/// GFLOP/s of an `m x k` by `k x n` single-precision product.
+fn sgemm(m: usize, k: usize, n: usize, repeats: usize) -> Result<f64> {
+    let a = Tensor::<f32>::randn([m, k], 1);
+    let b = Tensor::<f32>::randn([k, n], 2);
+    let t = time(repeats * 10, || {
+        a.try_matmul(&b)?;
+        Ok(())
+    })?;
+    Ok(2.0 * (m * k * n) as f64 / (t.median_us * 1e3))
+}
+
+/// Runs `dmil bench`.
+pub fn run(args: BenchArgs) -> Result<()> {
+    let repeats = args.repeats.max(1);
+    let dmil = bench_model(ModelKind::Dmil)?;
+    let joint = bench_model(ModelKind::Joint)?;
+
+    let timings = [
+        ("dmil_train_step", train_step(dmil.as_ref(), repeats)?),
+        ("dmil_infer", inference(dmil.as_ref(), repeats)?),
+        ("joint_train_step", train_step(joint.as_ref(), repeats)?),
+        ("joint_infer", inference(joint.as_ref(), repeats)?),
+    ];
+    let shapes = [(64, 200, 256), (64, 256, 128), (64, 128, 64), (256, 256, 256)];
+    let mut gemms = Vec::new();
+    for (m, k, n) in shapes {
+        gemms.push((format!("sgemm_{m}x{k}x{n}"), sgemm(m, k, n, repeats)?));
+    }
+
+    if args.json {
+        let mut out = Map::new();
+        for (name, t) in &timings {
+            out.insert(
+                name.to_string(),
+                json!({"median_us": t.median_us, "min_us": t.min_us, "max_us": t.max_us,
+                       "allocations": t.allocations_per_call}),
+            );
+        }
+        for (name, gflops) in &gemms {
+            out.insert(name.clone(), json!({ "gflops": gflops }));
+        }
+        out.insert("threads".into(), json!(threads()));
+        print_json(&Value::Object(out));
+        return Ok(());
+    }
+
+    println!("batch {BATCH}, 2 modalities x {FEATURES} features, {} threads", threads());
+    println!("{:<18} {:>10} {:>10} {:>10} {:>12}", "measurement", "median", "min", "max", "allocs/call");
+    for (name, t) in &timings {
+        println!(
+            "{name:<18} {:>8.3}ms {:>8.3}ms {:>8.3}ms {:>12.0}",
+            t.median_us / 1e3,
+            t.min_us / 1e3,
+            t.max_us / 1e3,
+            t.allocations_per_call
+        );
+    }
+    for (name, gflops) in &gemms {
+        println!("{name:<18} {gflops:>8.1} GFLOP/s");
+    }
+    Ok(())
+}
+
+/// Threads rayon may use (1 without the `rayon` feature).
+fn threads() -> usize {
+    #[cfg(feature = "rayon")]
+    {
+        rayon::current_num_threads()
+    }
+    #[cfg(not(feature = "rayon"))]
+    {
+        1
+    }
+}

@@ -1,0 +1,89 @@
+//! `dmil train`: one model, its test metrics and interaction weights, and optionally a
+//! checkpoint with `metrics.json`.
+
+use serde_json::json;
+
+use dmil::model::ModelKind;
+use dmil::train::{prepare, run as run_experiment, RunResult, Selection};
+use dmil::Result;
+
+use super::checkpoint::save;
+use crate::cli::TrainArgs;
+use crate::output::{pct, print_json, write_atomic};
+use crate::progress::{Detail, Progress};
+use crate::settings;
+
+/// Runs `dmil train`.
+pub fn run(args: TrainArgs) -> Result<()> {
+    super::require_device(args.device)?;
+    let kind: ModelKind = args.model.parse()?;
+    let source = super::source(&args.data.data);
+    let config = settings::train_config(&args.fit, args.fit.select_on)?;
+    let splits = source.load(args.data.modalities.as_deref(), args.seed)?;
+    let data = prepare(&splits, config.selection, config.validation_fraction, args.seed)?;
+
+    let mut progress = Progress::new(format!("{kind} seed {}", args.seed), Detail::Epochs);
+    let customize = |c: &mut dmil::model::ModelConfig| settings::customize(&args.fit, c);
+    let result = run_experiment(kind, &data, &customize, &config, args.seed, &mut progress)?;
+
+    let summary = summary_json(kind, &source.name(), args.seed, &result, config.selection);
+    if let Some(out) = &args.out {
+        save(&out.join("model.safetensors"), &result, &data, &source, &args)?;
+        let text = serde_json::to_string_pretty(&json!({
+            "summary": summary,
+            "test": result.test.metrics,
+            "history": result.report,
+        }))
+        .expect("metrics serialise");
+        write_atomic(&out.join("metrics.json"), text.as_bytes())?;
+    }
+
+    if args.json {
+        print_json(&summary);
+    } else {
+        print_summary(kind, &source.name(), &result, config.selection);
+    }
+    Ok(())
+}
+
+/// The `--json` object of DESIGN.md section 4 (fractions, not percent).
+fn summary_json(
+    kind: ModelKind,
+    data: &str,
+    seed: u64,
+    result: &RunResult,
+    selection: Selection,
+) -> serde_json::Value {
+    let m = &result.test.metrics;
+    json!({
+        "model": kind.name(),
+        "data": data,
+        "seed": seed,
+        "selection": selection,
+        "test": {"acc": m.accuracy, "map": m.map, "macro_f1": m.macro_f1, "roc_auc": m.roc_auc},
+        "weights": result.test.interaction_weights(),
+        "seconds": result.seconds,
+    })
+}
+
+/// The human-readable ending of `dmil train`.
+fn print_summary(kind: ModelKind, data: &str, result: &RunResult, selection: Selection) {
+    let m = &result.test.metrics;
+    println!();
+    println!("{kind} on {data} ({:.1} s)", result.seconds);
+    if selection == Selection::Test {
+        println!("selection: best epoch read on the TEST split (optimistic, the paper's protocol)");
+    }
+    println!("  test accuracy  {:>6} %", pct(m.accuracy as f64));
+    println!("  test mAP       {:>6} %", pct(m.map as f64));
+    println!("  macro-F1       {:>6} %", pct(m.macro_f1 as f64));
+    println!("  ROC AUC        {:>6} %", pct(m.roc_auc as f64));
+    if let Some(w) = result.test.interaction_weights() {
+        println!("  interaction weights (mean gate weight on the test split):");
+        println!("    redundancy    {:.4}", w.redundancy);
+        for (i, u) in w.uniqueness.iter().enumerate() {
+            println!("    uniqueness_{} {u:.4}", i + 1);
+        }
+        println!("    synergy       {:.4}", w.synergy);
+    }
+}

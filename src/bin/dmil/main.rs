@@ -1,0 +1,41 @@
+//! `dmil`: train, compare and probe DMIL from the command line (DESIGN.md section 4).
+//!
+//! Results go to stdout (a table, or one JSON object with `--json`); progress bars, epoch
+//! lines and errors go to stderr. Exit status 0 on success, 1 on an error the user can fix,
+//! with the message on stderr.
+
+mod alloc;
+mod cli;
+mod commands;
+mod output;
+mod progress;
+mod settings;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use cli::{Cli, Command};
+
+#[global_allocator]
+static ALLOCATOR: alloc::Counting = alloc::Counting;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Train(args) => commands::train::run(args),
+        Command::Compare(args) => commands::compare::run(args),
+        Command::Eval(args) => commands::checkpoint::eval(args),
+        Command::Predict(args) => commands::checkpoint::predict(args),
+        Command::Pid(args) => commands::pid::run(args),
+        Command::Bench(args) => commands::bench::run(args),
+        Command::Synth(args) => commands::synth::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,65 @@
+//! Turning command-line settings into the library's configurations.
+
+use dmil::model::ModelConfig;
+use dmil::train::{OptimizerKind, Selection, TrainConfig};
+use dmil::{Error, Result};
+
+use crate::cli::{FitArgs, OptimizerArg, SelectOn};
+
+/// The training configuration `args` ask for, on top of the defaults.
+///
+/// # Errors
+/// [`Error::Config`] for `--epochs` without exactly three values, or `--select-on both`.
+pub fn train_config(args: &FitArgs, selection: SelectOn) -> Result<TrainConfig> {
+    let mut config = TrainConfig {
+        selection: match selection {
+            SelectOn::Validation => Selection::Validation,
+            SelectOn::Test => Selection::Test,
+            SelectOn::Both => {
+                return Err(Error::Config("--select-on both is for `dmil compare`".into()))
+            }
+        },
+        ..TrainConfig::default()
+    };
+    if let Some(kind) = args.optimizer {
+        config.optimizer = match kind {
+            OptimizerArg::Sgd => OptimizerKind::Sgd,
+            OptimizerArg::Adam => OptimizerKind::Adam,
+        };
+    }
+    if let Some(batch) = args.batch_size {
+        config.batch_size = batch;
+    }
+    if let Some(epochs) = &args.epochs {
+        let [e1, e2, e3] = epochs[..] else {
+            return Err(Error::Config(format!(
+                "--epochs takes three values E1,E2,E3, got {epochs:?}"
+            )));
+        };
+        config.decompose.epochs = e1;
+        config.interact.epochs = e2;
+        config.finetune.epochs = e3;
+        config.supervised.epochs = e1 + e2 + e3;
+    }
+    if let Some(lr) = args.lr {
+        config.decompose.learning_rate = lr;
+        config.interact.learning_rate = lr;
+        config.finetune.learning_rate = lr / 10.0;
+        config.supervised.learning_rate = lr;
+    }
+    if let Some(fraction) = args.validation_fraction {
+        config.validation_fraction = fraction;
+    }
+    config.validate()?;
+    Ok(config)
+}
+
+/// Applies the model settings of `args` to a default configuration.
+pub fn customize(args: &FitArgs, config: &mut ModelConfig) {
+    if let Some(latent) = args.latent {
+        config.latent = latent;
+    }
+    if let Some(dropout) = args.dropout {
+        config.encoder.dropout = dropout;
+    }
+}

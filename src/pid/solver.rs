@@ -1,0 +1,377 @@
+//! The convex optimisation behind the exact decomposition: minimise
+//! `g(q) = sum q ln q(y | x1, x2)` over the distributions q with given pair marginals
+//! q(x1, y) and q(x2, y), by a primal log-barrier interior-point method.
+//!
+//! # Method
+//!
+//! Only support cells are variables: (x1, x2, y) with p(x1, y) > 0 and p(x2, y) > 0; every
+//! other cell of a feasible q is zero. For a barrier weight mu > 0 we minimise
+//! `phi(q) = g(q) - mu sum ln q` on the affine set `A q = b` (the pair marginals) by Newton
+//! steps with a backtracking (Armijo) line search that keeps q positive, then divide mu by
+//! [`MU_FACTOR`] and repeat, each time starting from the previous minimiser.
+//!
+//! Newton's system `H d + A^T nu = -grad`, `A d = 0` is solved through the Schur complement
+//! `A H^-1 A^T nu = -A H^-1 grad`. The Hessian is block diagonal, one block per source pair
+//! x = (x1, x2): `diag(1/q + mu/q^2) - (1/q(x)) 1 1^T`, so `H^-1` follows from
+//! Sherman-Morrison per block, and the Schur complement is a dense symmetric positive
+//! definite matrix with one row per marginal constraint, factorised by Cholesky. Within each
+//! y-slice one column-sum constraint is implied by the others and is dropped.
+//!
+//! # Stopping rule
+//!
+//! At the minimiser of `phi` for weight mu, `g(q) - min g <= m mu` where m is the number of
+//! variables (the standard duality-gap bound of the barrier method). The solver stops when
+//! `m mu / ln 2` is below the tolerance in bits, or when the budget of Newton steps is spent.
+
+/// Each barrier stage divides the weight mu by this.
+const MU_FACTOR: f64 = 16.0;
+
+/// A barrier stage ends when half the squared Newton decrement falls below this (nats).
+const CENTRING_TOLERANCE: f64 = 1e-15;
+
+/// The final marginal fit stops when a slice's row sums are off by less than this in total.
+const FIT_TOLERANCE: f64 = 1e-16;
+
+/// At most this many sweeps of the final marginal fit per slice.
+const FIT_MAX_SWEEPS: usize = 100;
+
+/// Armijo constant of the backtracking line search.
+const ARMIJO: f64 = 0.25;
+
+/// The minimiser and how it was reached.
+pub(crate) struct Solution {
+    /// The full table q(x1, x2, y), row-major `n1 x n2 x ny`.
+    pub q: Vec<f64>,
+    /// Newton steps taken.
+    pub steps: usize,
+    /// Bound on `g(q) - min g`, in bits, valid if every barrier stage was centred.
+    pub gap: f64,
+    /// Whether the last barrier stage ended centred rather than on a line search that could
+    /// no longer decrease the objective in floating point, or on the step budget.
+    pub centred: bool,
+}
+
+/// How a Newton step ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    /// q moved; the stage goes on.
+    Moved,
+    /// The Newton decrement is negligible: the stage is centred.
+    Centred,
+    /// The line search found no decrease representable in f64.
+    Stalled,
+}
+
+/// The sparsity structure of the problem.
+struct Problem {
+    /// Flat table index of each support cell; cells are ordered by (x1, x2) then y.
+    flat: Vec<usize>,
+    /// `start[x]..start[x + 1]` are the cells of source pair x.
+    start: Vec<usize>,
+    /// Constraint index of the row sum (x1, y) each cell enters.
+    row: Vec<usize>,
+    /// Constraint index of the column sum (x2, y) each cell enters, if kept.
+    col: Vec<Option<usize>>,
+    /// Number of constraints kept.
+    constraints: usize,
+    /// The value each kept constraint prescribes: p(x1, y) or p(x2, y).
+    target: Vec<f64>,
+}
+
+/// Minimises g from the feasible product point `p(x1, y) p(x2, y) / p(y)`.
+pub(crate) fn minimise(
+    dims: (usize, usize, usize),
+    p1: &[f64],
+    p2: &[f64],
+    py: &[f64],
+    tolerance: f64,
+    max_steps: usize,
+) -> Solution {
+    let (n1, n2, ny) = dims;
+    let problem = Problem::new(dims, p1, p2);
+    let m = problem.flat.len();
+
+    let mut q: Vec<f64> = problem
+        .flat
+        .iter()
+        .map(|&f| {
+            let (i, j, y) = (f / (n2 * ny), (f / ny) % n2, f % ny);
+            p1[i * ny + y] * p2[j * ny + y] / py[y]
+        })
+        .collect();
+
+    // Step 1: barrier stages, from a weight comparable to the cells down to the tolerance.
+    let mut mu = 1.0 / m as f64;
+    let mut steps = 0;
+    let mut last = Step::Moved;
+    loop {
+        while steps < max_steps {
+            steps += 1;
+            last = problem.newton_step(&mut q, mu);
+            if last != Step::Moved {
+                break;
+            }
+        }
+
+        if m as f64 * mu / std::f64::consts::LN_2 <= tolerance || steps >= max_steps {
+            break;
+        }
+        mu /= MU_FACTOR;
+    }
+
+    // Step 2: scatter the support cells back into the full table and remove the rounding
+    // drift from the marginals.
+    let mut table = vec![0.0; n1 * n2 * ny];
+    for (&f, &v) in problem.flat.iter().zip(&q) {
+        table[f] = v;
+    }
+    for y in 0..ny {
+        fit_slice(dims, y, &mut table, p1, p2);
+    }
+    Solution {
+        q: table,
+        steps,
+        gap: m as f64 * mu / std::f64::consts::LN_2,
+        centred: last == Step::Centred,
+    }
+}
+
+impl Problem {
+    /// Lists the support cells and numbers the constraints.
+    fn new(dims: (usize, usize, usize), p1: &[f64], p2: &[f64]) -> Self {
+        let (n1, n2, ny) = dims;
+
+        let mut row_index = vec![usize::MAX; n1 * ny];
+        let mut col_index = vec![None; n2 * ny];
+        let mut target = Vec::new();
+        for y in 0..ny {
+            for i in (0..n1).filter(|&i| p1[i * ny + y] > 0.0) {
+                row_index[i * ny + y] = target.len();
+                target.push(p1[i * ny + y]);
+            }
+            let cols: Vec<usize> = (0..n2).filter(|&j| p2[j * ny + y] > 0.0).collect();
+            for &j in cols.iter().skip(1) {
+                col_index[j * ny + y] = Some(target.len());
+                target.push(p2[j * ny + y]);
+            }
+        }
+
+        let (mut flat, mut start, mut row, mut col) = (vec![], vec![0], vec![], vec![]);
+        for i in 0..n1 {
+            for j in 0..n2 {
+                for y in 0..ny {
+                    if p1[i * ny + y] > 0.0 && p2[j * ny + y] > 0.0 {
+                        flat.push((i * n2 + j) * ny + y);
+                        row.push(row_index[i * ny + y]);
+                        col.push(col_index[j * ny + y]);
+                    }
+                }
+                start.push(flat.len());
+            }
+        }
+        Self {
+            flat,
+            start,
+            row,
+            col,
+            constraints: target.len(),
+            target,
+        }
+    }
+
+    /// One damped Newton step on `phi` for weight `mu`.
+    // Cells and blocks index several parallel arrays at once; index loops read best here.
+    #[allow(clippy::needless_range_loop)]
+    fn newton_step(&self, q: &mut [f64], mu: f64) -> Step {
+        let m = q.len();
+        let r = self.constraints;
+        let pairs = self.start.len() - 1;
+
+        // Gradient ln q - ln q(x) - mu / q, diagonal inverse 1 / (1/q + mu/q^2) and the
+        // Sherman-Morrison weight of each block.
+        let mut grad = vec![0.0; m];
+        let mut dinv = vec![0.0; m];
+        let mut weight = vec![0.0; pairs];
+        for x in 0..pairs {
+            let cells = self.start[x]..self.start[x + 1];
+            let s: f64 = q[cells.clone()].iter().sum();
+
+            // s - sum dinv = sum q mu / (q + mu), summed directly to avoid cancellation.
+            let mut slack = 0.0;
+            for k in cells {
+                grad[k] = (q[k] / s).ln() - mu / q[k];
+                dinv[k] = q[k] * q[k] / (q[k] + mu);
+                slack += q[k] * mu / (q[k] + mu);
+            }
+            weight[x] = 1.0 / slack;
+        }
+
+        // Schur complement M = A H^-1 A^T and right-hand side -A H^-1 grad - (b - A q). The
+        // second term steers rounding drift back onto the constraints (A d = b - A q).
+        let mut schur = vec![0.0; r * r];
+        let hinv_grad = self.apply_hinv(&grad, &dinv, &weight);
+        let mut rhs: Vec<f64> = self.target.iter().map(|b| -b).collect();
+        for k in 0..m {
+            rhs[self.row[k]] += q[k] - hinv_grad[k];
+            if let Some(c) = self.col[k] {
+                rhs[c] += q[k] - hinv_grad[k];
+            }
+        }
+        let mut touched = Vec::new();
+        for x in 0..pairs {
+            touched.clear();
+            for k in self.start[x]..self.start[x + 1] {
+                let (a, d) = (self.row[k], dinv[k]);
+                schur[a * r + a] += d;
+                touched.push((a, d));
+                if let Some(c) = self.col[k] {
+                    schur[c * r + c] += d;
+                    schur[a * r + c] += d;
+                    schur[c * r + a] += d;
+                    touched.push((c, d));
+                }
+            }
+            for &(a, u) in &touched {
+                for &(b, v) in &touched {
+                    schur[a * r + b] += weight[x] * u * v;
+                }
+            }
+        }
+        let nu = cholesky_solve(&mut schur, r, rhs);
+
+        // Direction d = -H^-1 (grad + A^T nu) and the Newton decrement lambda^2 = -grad . d.
+        let mut shifted = grad.clone();
+        for k in 0..m {
+            shifted[k] += nu[self.row[k]] + self.col[k].map_or(0.0, |c| nu[c]);
+        }
+        let dir: Vec<f64> = self
+            .apply_hinv(&shifted, &dinv, &weight)
+            .iter()
+            .map(|v| -v)
+            .collect();
+        let slope: f64 = grad.iter().zip(&dir).map(|(g, d)| g * d).sum();
+        if !slope.is_finite() {
+            return Step::Stalled;
+        }
+        if -slope / 2.0 <= CENTRING_TOLERANCE {
+            return Step::Centred;
+        }
+
+        // Backtracking line search, never leaving q > 0.
+        let mut t: f64 = 1.0;
+        for (qk, dk) in q.iter().zip(&dir) {
+            if *dk < 0.0 {
+                t = t.min(-0.99 * qk / dk);
+            }
+        }
+        let current = self.barrier_objective(q, mu);
+        let mut trial = vec![0.0; m];
+        while t > 1e-14 {
+            for k in 0..m {
+                trial[k] = q[k] + t * dir[k];
+            }
+            if self.barrier_objective(&trial, mu) <= current + ARMIJO * t * slope {
+                q.copy_from_slice(&trial);
+                return Step::Moved;
+            }
+            t *= 0.5;
+        }
+        Step::Stalled
+    }
+
+    /// `H^-1 v`, block by block: `D^-1 v + D^-1 1 (w 1^T D^-1 v)`.
+    fn apply_hinv(&self, v: &[f64], dinv: &[f64], weight: &[f64]) -> Vec<f64> {
+        let mut out = vec![0.0; v.len()];
+        for (x, w) in weight.iter().enumerate() {
+            let cells = self.start[x]..self.start[x + 1];
+            let t: f64 = cells.clone().map(|k| dinv[k] * v[k]).sum();
+            for k in cells {
+                out[k] = dinv[k] * (v[k] + w * t);
+            }
+        }
+        out
+    }
+
+    /// `phi(q) = sum q ln q(y | x) - mu sum ln q`, in nats.
+    fn barrier_objective(&self, q: &[f64], mu: f64) -> f64 {
+        let mut total = 0.0;
+        for x in 0..self.start.len() - 1 {
+            let cells = &q[self.start[x]..self.start[x + 1]];
+            let s: f64 = cells.iter().sum();
+            for &v in cells {
+                total += v * (v / s).ln() - mu * v.ln();
+            }
+        }
+        total
+    }
+}
+
+/// Iterative proportional fitting of slice `y` of the table: alternately rescale its rows
+/// to p(x1, y) and its columns to p(x2, y) until the rows are off by less than
+/// [`FIT_TOLERANCE`] in total (or [`FIT_MAX_SWEEPS`] sweeps). Columns are fitted last, so
+/// they hold to rounding. Only used to remove rounding drift, so a few sweeps suffice.
+fn fit_slice(dims: (usize, usize, usize), y: usize, q: &mut [f64], p1: &[f64], p2: &[f64]) {
+    let (n1, n2, ny) = dims;
+    let at = |i: usize, j: usize| (i * n2 + j) * ny + y;
+
+    for _ in 0..FIT_MAX_SWEEPS {
+        let mut error = 0.0;
+        for i in 0..n1 {
+            let row: f64 = (0..n2).map(|j| q[at(i, j)]).sum();
+            error += (row - p1[i * ny + y]).abs();
+            if row > 0.0 {
+                let scale = p1[i * ny + y] / row;
+                (0..n2).for_each(|j| q[at(i, j)] *= scale);
+            }
+        }
+        for j in 0..n2 {
+            let col: f64 = (0..n1).map(|i| q[at(i, j)]).sum();
+            if col > 0.0 {
+                let scale = p2[j * ny + y] / col;
+                (0..n1).for_each(|i| q[at(i, j)] *= scale);
+            }
+        }
+        if error < FIT_TOLERANCE {
+            break;
+        }
+    }
+}
+
+/// Solves `M z = b` for a symmetric positive definite `n x n` matrix by Cholesky
+/// factorisation in place. Pivots that rounding drives to zero or below are replaced by a
+/// tiny positive value, which only damps the step along a numerically null direction.
+fn cholesky_solve(m: &mut [f64], n: usize, mut b: Vec<f64>) -> Vec<f64> {
+    let scale = (0..n).map(|i| m[i * n + i]).fold(0.0, f64::max);
+
+    // Factorise: the lower triangle becomes L with M = L L^T, one row of L at a time.
+    for j in 0..n {
+        let row_j = j * n;
+        let norm: f64 = m[row_j..row_j + j].iter().map(|v| v * v).sum();
+        let pivot = (m[row_j + j] - norm)
+            .max(scale * 1e-300 + f64::MIN_POSITIVE)
+            .sqrt();
+        m[row_j + j] = pivot;
+
+        let lj = m[row_j..row_j + j].to_vec();
+        for i in j + 1..n {
+            let row_i = i * n;
+            let dot: f64 = m[row_i..row_i + j]
+                .iter()
+                .zip(&lj)
+                .map(|(a, c)| a * c)
+                .sum();
+            m[row_i + j] = (m[row_i + j] - dot) / pivot;
+        }
+    }
+
+    // Forward substitution L z = b, then back substitution L^T x = z.
+    for i in 0..n {
+        let dot: f64 = (0..i).map(|k| m[i * n + k] * b[k]).sum();
+        b[i] = (b[i] - dot) / m[i * n + i];
+    }
+    for i in (0..n).rev() {
+        let dot: f64 = (i + 1..n).map(|k| m[k * n + i] * b[k]).sum();
+        b[i] = (b[i] - dot) / m[i * n + i];
+    }
+    b
+}

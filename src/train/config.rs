@@ -1,0 +1,130 @@
+//! [`TrainConfig`]: how a model is fitted: optimizer, learning rates, epochs per stage, batch
+//! size, model selection.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::model::Stage;
+
+/// Which optimizer each stage uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OptimizerKind {
+    /// SGD with momentum 0.9 (the paper's CNN setting).
+    Sgd,
+    /// Adam (the paper's transformer setting; the better default on small tabular data).
+    Adam,
+}
+
+/// Which split picks the best epoch of each stage.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Selection {
+    /// A stratified validation split carved from the training data: the honest protocol.
+    Validation,
+    /// The test split itself: the protocol of the paper's released code. Optimistic, since
+    /// the reported test score is the best of many looks at the test set; always labelled so.
+    Test,
+}
+
+/// Epochs and learning rate of one stage.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StagePlan {
+    /// Passes over the training data.
+    pub epochs: usize,
+    /// Learning rate for the whole stage.
+    pub learning_rate: f32,
+}
+
+/// Everything about fitting that is not the model.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrainConfig {
+    /// DMIL stage 1.
+    pub decompose: StagePlan,
+    /// DMIL stage 2.
+    pub interact: StagePlan,
+    /// DMIL stage 3 (a low learning rate).
+    pub finetune: StagePlan,
+    /// The baselines' single stage.
+    pub supervised: StagePlan,
+    /// The optimizer.
+    pub optimizer: OptimizerKind,
+    /// Weight decay (L2, added to the gradient) of either optimizer.
+    pub weight_decay: f32,
+    /// Momentum of SGD.
+    pub momentum: f32,
+    /// Samples per mini-batch; the last partial batch of an epoch is kept.
+    pub batch_size: usize,
+    /// Where the best epoch of each stage is chosen.
+    pub selection: Selection,
+    /// Fraction of the training data held out for validation (with `Selection::Validation`).
+    pub validation_fraction: f64,
+    /// Gradients are rescaled to at most this global norm (0 turns clipping off).
+    pub clip_norm: f32,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            decompose: StagePlan {
+                epochs: 30,
+                learning_rate: 1e-3,
+            },
+            interact: StagePlan {
+                epochs: 20,
+                learning_rate: 1e-3,
+            },
+            finetune: StagePlan {
+                epochs: 10,
+                learning_rate: 1e-4,
+            },
+            supervised: StagePlan {
+                epochs: 60,
+                learning_rate: 1e-3,
+            },
+            optimizer: OptimizerKind::Adam,
+            weight_decay: 1e-4,
+            momentum: 0.9,
+            batch_size: 64,
+            selection: Selection::Validation,
+            validation_fraction: 0.2,
+            clip_norm: 5.0,
+        }
+    }
+}
+
+impl TrainConfig {
+    /// The plan of `stage`.
+    pub fn plan(&self, stage: Stage) -> StagePlan {
+        match stage {
+            Stage::Decompose => self.decompose,
+            Stage::Interact => self.interact,
+            Stage::FineTune => self.finetune,
+            Stage::Supervised => self.supervised,
+        }
+    }
+
+    /// Checks the configuration.
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming the first unusable setting.
+    pub fn validate(&self) -> Result<()> {
+        if self.batch_size == 0 {
+            return Err(Error::Config("batch size must be at least 1".into()));
+        }
+        if !(0.0..1.0).contains(&self.validation_fraction) {
+            return Err(Error::Config(format!(
+                "validation fraction must be in [0, 1), got {}",
+                self.validation_fraction
+            )));
+        }
+        let plans = [self.decompose, self.interact, self.finetune, self.supervised];
+        if plans.iter().any(|p| !(p.learning_rate > 0.0 && p.learning_rate.is_finite())) {
+            return Err(Error::Config("learning rates must be positive".into()));
+        }
+        if !(self.weight_decay >= 0.0 && self.clip_norm >= 0.0) {
+            return Err(Error::Config("weight decay and clip norm must be >= 0".into()));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,173 @@
+//! Experiments: the path from a data source to a trained, evaluated model that the command
+//! line and the tests share. Data flows one way: load, carve the selection split,
+//! standardise with statistics of the fitting part, fit, evaluate on test.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use super::config::{Selection, TrainConfig};
+use super::evaluate::{evaluate, Evaluation};
+use super::observer::TrainObserver;
+use super::tensor_data::TensorData;
+use super::trainer::{fit, FitReport};
+use crate::data::{self, DataSplits, Dataset, Standardizer, SyntheticSpec};
+use crate::error::{Error, Result};
+use crate::model::{self, ModelConfig, ModelKind, MultimodalModel};
+
+/// Samples of a synthetic dataset generated for training and for testing.
+pub const SYNTHETIC_SIZES: (usize, usize) = (2000, 1000);
+
+/// Where the data comes from.
+#[derive(Clone, Debug, PartialEq)]
+pub enum DataSource {
+    /// A built-in synthetic dataset by name (`xor`, `and+xor`, `mix:r=0.75,u1=0.25`, ...).
+    Synthetic(String),
+    /// A folder in the MOGONET layout.
+    Dir(PathBuf),
+}
+
+impl DataSource {
+    /// Parses `synthetic:NAME` or a folder path.
+    pub fn parse(text: &str) -> DataSource {
+        match text.strip_prefix("synthetic:") {
+            Some(name) => DataSource::Synthetic(name.to_string()),
+            None => DataSource::Dir(PathBuf::from(text)),
+        }
+    }
+
+    /// The name shown in reports: `synthetic:NAME` or the folder path.
+    pub fn name(&self) -> String {
+        match self {
+            DataSource::Synthetic(name) => format!("synthetic:{name}"),
+            DataSource::Dir(path) => path.display().to_string(),
+        }
+    }
+
+    /// Loads the train and test splits. `modalities` (numbered from 1) picks modalities of a
+    /// folder; `None` takes all of them. Synthetic data is generated from `seed`.
+    ///
+    /// # Errors
+    /// [`Error::Data`] for missing or malformed files or an unknown synthetic name;
+    /// [`Error::Config`] for modalities a synthetic dataset does not have.
+    pub fn load(&self, modalities: Option<&[usize]>, seed: u64) -> Result<DataSplits> {
+        match self {
+            DataSource::Synthetic(name) => {
+                let spec = SyntheticSpec::parse(name)?;
+                let (n_train, n_test) = SYNTHETIC_SIZES;
+                let splits = data::generate(&spec, n_train, n_test, seed)?;
+                match modalities {
+                    None => Ok(splits),
+                    Some(which) => Ok(DataSplits {
+                        train: splits.train.select_modalities(which)?,
+                        test: splits.test.select_modalities(which)?,
+                    }),
+                }
+            }
+            DataSource::Dir(dir) => {
+                let all;
+                let which = match modalities {
+                    Some(which) => which,
+                    None => {
+                        all = data::list_modalities(dir)?;
+                        &all
+                    }
+                };
+                Ok(data::load_dir(dir, which)?)
+            }
+        }
+    }
+}
+
+/// Data ready for training: the fitting part, the selection part and the test split, all
+/// standardised with statistics of the fitting part.
+pub struct PreparedData {
+    /// What the optimizer sees.
+    pub fit: TensorData,
+    /// What picks the best epoch (a validation split, or the test split under
+    /// [`Selection::Test`]).
+    pub select: TensorData,
+    /// The held-out test split.
+    pub test: TensorData,
+    /// The raw test split, with its per-sample records (synthetic kinds).
+    pub test_dataset: Dataset,
+    /// Width of each modality.
+    pub widths: Vec<usize>,
+    /// Number of classes.
+    pub num_classes: usize,
+    /// The standardisation applied to all three parts, kept so checkpoints can apply it to
+    /// new data.
+    pub standardizer: Standardizer,
+}
+
+/// Carves the selection split, standardises and converts to tensors.
+///
+/// # Errors
+/// [`Error::Data`] when the split cannot be made (too few samples).
+pub fn prepare(
+    splits: &DataSplits,
+    selection: Selection,
+    fraction: f64,
+    seed: u64,
+) -> Result<PreparedData> {
+    let (mut fit_part, mut select_part) = match selection {
+        Selection::Validation => data::stratified_split(&splits.train, fraction, seed)?,
+        Selection::Test => (splits.train.clone(), splits.test.clone()),
+    };
+    let mut test = splits.test.clone();
+    let standardizer = Standardizer::fit(&fit_part)?;
+    standardizer.apply(&mut fit_part)?;
+    standardizer.apply(&mut select_part)?;
+    standardizer.apply(&mut test)?;
+    let num_classes = splits.train.num_classes.max(splits.test.num_classes);
+    Ok(PreparedData {
+        fit: TensorData::from_dataset(&fit_part)?,
+        select: TensorData::from_dataset(&select_part)?,
+        test: TensorData::from_dataset(&test)?,
+        widths: fit_part.modality_widths(),
+        num_classes,
+        test_dataset: test,
+        standardizer,
+    })
+}
+
+/// A trained model with its history and test results.
+pub struct RunResult {
+    /// The trained model (the best epoch of its last stage).
+    pub model: Box<dyn MultimodalModel>,
+    /// Stage-by-stage history.
+    pub report: FitReport,
+    /// Results on the test split.
+    pub test: Evaluation,
+    /// Wall time of building, training and evaluating.
+    pub seconds: f64,
+}
+
+/// Builds a model of `kind` for `data` (defaults from [`ModelConfig::new`], then `customize`),
+/// trains it and evaluates it on the test split.
+///
+/// # Errors
+/// As [`model::build`], [`fit`] and [`evaluate`].
+pub fn run(
+    kind: ModelKind,
+    data: &PreparedData,
+    customize: &dyn Fn(&mut ModelConfig),
+    train: &TrainConfig,
+    seed: u64,
+    observer: &mut dyn TrainObserver,
+) -> Result<RunResult> {
+    let started = Instant::now();
+    let mut config = ModelConfig::new(kind, data.widths.clone(), data.num_classes);
+    customize(&mut config);
+    let model = model::build(&config, seed)?;
+    let report = fit(model.as_ref(), &data.fit, &data.select, train, seed, observer)?;
+    let test = evaluate(model.as_ref(), &data.test, train.batch_size)?;
+    if test.probabilities.is_empty() {
+        return Err(Error::Config("the test split is empty".into()));
+    }
+    Ok(RunResult {
+        model,
+        report,
+        test,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}

@@ -1,0 +1,178 @@
+//! [`fit`]: trains a model stage by stage, keeping the best epoch of each stage on the
+//! selection split and starting the next stage from it.
+
+use std::time::Instant;
+
+use serde::Serialize;
+
+use super::config::{OptimizerKind, TrainConfig};
+use super::evaluate::evaluate;
+use super::observer::{EpochSummary, TrainObserver};
+use super::snapshot::Snapshot;
+use super::tensor_data::TensorData;
+use crate::data::batches;
+use crate::error::{Error, Result};
+use crate::model::{Loss, MultimodalModel, Stage};
+use crate::optim::{clip_grad_norm, Adam, AdamConfig, Optimizer, Sgd, SgdConfig};
+use crate::tensor::Tensor;
+
+/// How one stage went.
+#[derive(Clone, Debug, Serialize)]
+pub struct StageReport {
+    /// The stage.
+    pub stage: Stage,
+    /// The epoch (from 1) whose parameters were kept.
+    pub best_epoch: usize,
+    /// Its selection score: accuracy plus mAP on the selection split.
+    pub best_score: f32,
+    /// Every epoch.
+    pub epochs: Vec<EpochSummary>,
+}
+
+/// How a whole fit went.
+#[derive(Clone, Debug, Serialize)]
+pub struct FitReport {
+    /// One report per stage, in order.
+    pub stages: Vec<StageReport>,
+}
+
+/// Trains `model` on `train`, choosing the best epoch of each stage on `select` by accuracy
+/// plus mAP (the sum is less coarse than accuracy alone on small splits; a later epoch must
+/// beat the best strictly). Batches are shuffled with `seed + epoch`.
+///
+/// # Errors
+/// [`Error::Config`] for an unusable configuration or empty data; [`Error::NonFinite`] naming
+/// the stage, epoch, step and loss term when a loss becomes NaN or infinite; shape errors when
+/// the data does not fit the model.
+pub fn fit(
+    model: &dyn MultimodalModel,
+    train: &TensorData,
+    select: &TensorData,
+    config: &TrainConfig,
+    seed: u64,
+    observer: &mut dyn TrainObserver,
+) -> Result<FitReport> {
+    config.validate()?;
+    if train.is_empty() || select.is_empty() {
+        return Err(Error::Config("training and selection data must not be empty".into()));
+    }
+
+    let mut stages = Vec::new();
+    for &stage in model.stages() {
+        stages.push(fit_stage(model, train, select, config, seed, stage, observer)?);
+    }
+    Ok(FitReport { stages })
+}
+
+/// One stage: fresh optimizer over the stage's trainable parameters, `epochs` passes, the best
+/// epoch restored at the end.
+fn fit_stage(
+    model: &dyn MultimodalModel,
+    train: &TensorData,
+    select: &TensorData,
+    config: &TrainConfig,
+    seed: u64,
+    stage: Stage,
+    observer: &mut dyn TrainObserver,
+) -> Result<StageReport> {
+    let plan = config.plan(stage);
+    model.enter_stage(stage);
+    let params: Vec<Tensor<f32>> =
+        model.parameters().into_iter().filter(Tensor::needs_grad).collect();
+    let mut optimizer = make_optimizer(config, plan.learning_rate, params.clone());
+
+    let steps = train.len().div_ceil(config.batch_size);
+    observer.stage_started(stage, plan.epochs, steps);
+    let mut best = Snapshot::take(model);
+    let (mut best_epoch, mut best_score) = (0, f32::NEG_INFINITY);
+    let mut history = Vec::with_capacity(plan.epochs);
+
+    for epoch in 1..=plan.epochs {
+        let started = Instant::now();
+        model.enter_stage(stage);
+        let shuffle = seed.wrapping_mul(1000).wrapping_add(epoch as u64);
+        let plan_batches = batches(train.len(), config.batch_size, Some(shuffle))
+            .map_err(|e| Error::Config(e.to_string()))?;
+        let mut total = 0.0;
+        for (step, indices) in plan_batches.iter().enumerate() {
+            let (inputs, labels) = train.batch(indices)?;
+            let loss = model.loss(&inputs, &labels, stage)?;
+            check_finite(&loss, stage, epoch, step + 1)?;
+            loss.total.backward()?;
+            if config.clip_norm > 0.0 {
+                clip_grad_norm(&params, config.clip_norm)?;
+            }
+            optimizer.step()?;
+            optimizer.zero_grad();
+            let value = loss.total.item();
+            total += value;
+            observer.step_finished(value);
+        }
+
+        let evaluation = evaluate(model, select, config.batch_size)?;
+        let score = evaluation.metrics.accuracy + evaluation.metrics.map;
+        let improved = score > best_score;
+        if improved {
+            (best_score, best_epoch) = (score, epoch);
+            best = Snapshot::take(model);
+        }
+        let summary = EpochSummary {
+            stage,
+            epoch,
+            epochs: plan.epochs,
+            train_loss: total / plan_batches.len().max(1) as f32,
+            select_accuracy: evaluation.metrics.accuracy,
+            select_map: evaluation.metrics.map,
+            improved,
+            seconds: started.elapsed().as_secs_f32(),
+        };
+        observer.epoch_finished(&summary);
+        history.push(summary);
+    }
+
+    best.restore(model)?;
+    observer.stage_finished(stage, best_epoch);
+    Ok(StageReport {
+        stage,
+        best_epoch,
+        best_score,
+        epochs: history,
+    })
+}
+
+/// The optimizer `config` asks for over `params`.
+fn make_optimizer(config: &TrainConfig, lr: f32, params: Vec<Tensor<f32>>) -> Box<dyn Optimizer> {
+    match config.optimizer {
+        OptimizerKind::Sgd => Box::new(Sgd::new(
+            params,
+            SgdConfig {
+                lr,
+                momentum: config.momentum,
+                nesterov: false,
+                weight_decay: config.weight_decay,
+            },
+        )),
+        OptimizerKind::Adam => Box::new(Adam::new(
+            params,
+            AdamConfig {
+                lr,
+                weight_decay: config.weight_decay,
+                ..AdamConfig::default()
+            },
+        )),
+    }
+}
+
+/// Fails with the stage, epoch, step and the first bad term when a loss is not finite.
+fn check_finite(loss: &Loss, stage: Stage, epoch: usize, step: usize) -> Result<()> {
+    let bad = loss.terms.iter().find(|(_, v)| !v.is_finite());
+    let total = loss.total.item();
+    if bad.is_none() && total.is_finite() {
+        return Ok(());
+    }
+    let (term, value) = bad.copied().unwrap_or(("total", total));
+    Err(Error::NonFinite(format!(
+        "stage {}, epoch {epoch}, step {step}: loss term {term} is {value}",
+        stage.label()
+    )))
+}

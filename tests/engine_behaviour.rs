@@ -1,0 +1,123 @@
+//! Engine behaviour that is not about gradients: element-wise kernels give the same values on
+//! strided views as on contiguous copies, shape errors name the op and both shapes, and empty
+//! views are handled.
+
+mod common;
+
+use common::{any_shape, broadcast_pair, cases, input, run, Domain};
+use dmil::{Error, Tensor};
+use proptest::prelude::*;
+
+type Unary = fn(&Tensor<f64>) -> Tensor<f64>;
+type Binary = fn(&Tensor<f64>, &Tensor<f64>) -> Tensor<f64>;
+
+/// Every element-wise function of one tensor, with a domain where it is defined.
+fn unary_ops() -> Vec<(&'static str, Unary)> {
+    vec![
+        ("neg", |x| x.neg()),
+        ("add_scalar", |x| x.add_scalar(0.5)),
+        ("mul_scalar", |x| x.mul_scalar(-1.5)),
+        ("exp", |x| x.exp()),
+        ("log", |x| x.abs().log()),
+        ("sqrt", |x| x.abs().sqrt()),
+        ("powf", |x| x.abs().powf(1.5)),
+        ("abs", |x| x.abs()),
+        ("relu", |x| x.relu()),
+        ("sigmoid", |x| x.sigmoid()),
+        ("tanh", |x| x.tanh()),
+        ("softplus", |x| x.softplus()),
+        ("clamp", |x| x.clamp(-0.5, 0.5)),
+    ]
+}
+
+fn binary_ops() -> Vec<(&'static str, Binary)> {
+    vec![
+        ("add", |a, b| a.add(b)),
+        ("sub", |a, b| a.sub(b)),
+        ("mul", |a, b| a.mul(b)),
+        ("div", |a, b| a.div(b)),
+        ("where", |a, b| a.where_(&a.relu(), b)),
+    ]
+}
+
+#[test]
+fn unary_ops_on_strided_views_match_contiguous_copies() {
+    let strategy = any_shape().prop_flat_map(|dims| input(dims, Domain::range(-2.0, 2.0)));
+    run(cases(), strategy, |x| {
+        let view = x.view_of(&x.base(&x.data, false));
+        let copy = x.contiguous_copy();
+        for (name, f) in unary_ops() {
+            let (strided, dense) = (f(&view), f(&copy));
+            prop_assert_eq!(strided.dims(), dense.dims(), "{}", name);
+            let (s, d) = (strided.to_vec(), dense.to_vec());
+            let same = s.iter().zip(&d).all(|(a, b)| a.to_bits() == b.to_bits());
+            prop_assert!(same, "{}: {:?} != {:?}", name, s, d);
+        }
+        Ok(())
+    });
+}
+
+#[test]
+fn binary_ops_on_strided_views_match_contiguous_copies() {
+    let values = Domain::away_from_zero(0.1, 2.0);
+    let strategy = broadcast_pair()
+        .prop_flat_map(move |(a, b)| (input(a, values.clone()), input(b, values.clone())));
+    run(cases(), strategy, |(a, b)| {
+        let (va, vb) = (
+            a.view_of(&a.base(&a.data, false)),
+            b.view_of(&b.base(&b.data, false)),
+        );
+        let (ca, cb) = (a.contiguous_copy(), b.contiguous_copy());
+        for (name, f) in binary_ops() {
+            let (strided, dense) = (f(&va, &vb), f(&ca, &cb));
+            prop_assert_eq!(strided.dims(), dense.dims(), "{}", name);
+            let (s, d) = (strided.to_vec(), dense.to_vec());
+            let same = s.iter().zip(&d).all(|(a, b)| a.to_bits() == b.to_bits());
+            prop_assert!(same, "{}: {:?} != {:?}", name, s, d);
+        }
+        Ok(())
+    });
+}
+
+#[test]
+fn shape_mismatch_errors_name_the_op_and_both_shapes() {
+    let a = Tensor::<f32>::ones([2, 3]);
+    let b = Tensor::<f32>::ones([4, 5]);
+
+    let err = a.try_add(&b).unwrap_err();
+    assert!(
+        matches!(err, Error::ShapeMismatch { op: "add", .. }),
+        "{err:?}"
+    );
+    let message = err.to_string();
+    assert!(message.starts_with("add:"), "{message}");
+    assert!(
+        message.contains("[2, 3]") && message.contains("[4, 5]"),
+        "{message}"
+    );
+
+    let message = a.try_matmul(&b).unwrap_err().to_string();
+    assert!(message.starts_with("matmul:"), "{message}");
+    assert!(
+        message.contains("[2, 3]") && message.contains("[4, 5]"),
+        "{message}"
+    );
+
+    // The panicking form carries the same message.
+    let panic = std::panic::catch_unwind(|| a.mul(&b)).unwrap_err();
+    let text = panic
+        .downcast_ref::<String>()
+        .expect("a formatted panic message");
+    assert!(text.starts_with("mul:") && text.contains("[2, 3]") && text.contains("[4, 5]"));
+}
+
+#[test]
+fn kernels_accept_empty_views_offset_past_their_storage() {
+    // Row 2 of a [3, 0] tensor starts at offset 2 of an empty buffer.
+    let x = Tensor::<f64>::zeros([3, 0]).narrow(0, 2, 1);
+    assert_eq!(x.dims(), &[1, 0]);
+    assert!(x.to_vec().is_empty());
+    assert_eq!(x.exp().dims(), &[1, 0]);
+    assert_eq!(x.add(&x).dims(), &[1, 0]);
+    assert_eq!(x.sum_all().item(), 0.0);
+}
