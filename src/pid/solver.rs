@@ -306,6 +306,25 @@ impl Problem {
     }
 }
 
+/// Dot product with four independent accumulators, so the additions pipeline (a single
+/// running sum is bound by the latency of each addition; this loop dominates the solver).
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    let mut lanes = [0.0; 4];
+    let (a4, b4) = (a.chunks_exact(4), b.chunks_exact(4));
+    let tail: f64 = a4
+        .remainder()
+        .iter()
+        .zip(b4.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in a4.zip(b4) {
+        for l in 0..4 {
+            lanes[l] += x[l] * y[l];
+        }
+    }
+    lanes.iter().sum::<f64>() + tail
+}
+
 /// Iterative proportional fitting of slice `y` of the table: alternately rescale its rows
 /// to p(x1, y) and its columns to p(x2, y) until the rows are off by less than
 /// [`FIT_TOLERANCE`] in total (or [`FIT_MAX_SWEEPS`] sweeps). Columns are fitted last, so
@@ -355,12 +374,7 @@ fn cholesky_solve(m: &mut [f64], n: usize, mut b: Vec<f64>) -> Vec<f64> {
         let lj = m[row_j..row_j + j].to_vec();
         for i in j + 1..n {
             let row_i = i * n;
-            let dot: f64 = m[row_i..row_i + j]
-                .iter()
-                .zip(&lj)
-                .map(|(a, c)| a * c)
-                .sum();
-            m[row_i + j] = (m[row_i + j] - dot) / pivot;
+            m[row_i + j] = (m[row_i + j] - dot(&m[row_i..row_i + j], &lj)) / pivot;
         }
     }
 
