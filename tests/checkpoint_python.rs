@@ -44,7 +44,10 @@ fn safetensors_numpy_reads_our_checkpoints() {
     let metadata = json!({"epoch": 7, "model": "net"});
     save_checkpoint(&path, &net, &metadata).unwrap();
 
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/load_checkpoint.py");
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/python/load_checkpoint.py"
+    );
     let out = Command::new(python())
         .arg(script)
         .arg(&path)
@@ -71,7 +74,10 @@ fn safetensors_numpy_reads_our_checkpoints() {
         assert_eq!(theirs["dtype"], "float32", "{name}");
         let sum: f64 = values.iter().map(|&v| f64::from(v)).sum();
         let their_sum = theirs["sum"].as_f64().unwrap();
-        assert!((sum - their_sum).abs() <= 1e-9 * sum.abs().max(1.0), "{name}");
+        assert!(
+            (sum - their_sum).abs() <= 1e-9 * sum.abs().max(1.0),
+            "{name}"
+        );
     }
 
     assert_eq!(report["metadata"]["format"], "pt");

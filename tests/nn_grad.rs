@@ -3,9 +3,7 @@
 
 mod nn_support;
 
-use dmil::nn::{
-    batch_norm_train, cross_entropy, kl_gaussians, kl_standard_normal, mse, Reduction,
-};
+use dmil::nn::{batch_norm_train, cross_entropy, kl_gaussians, kl_standard_normal, mse, Reduction};
 use dmil::Tensor;
 use nn_support::{check_gradients, weighted_sum};
 use proptest::prelude::*;

@@ -1,8 +1,8 @@
 //! Values, errors and edge cases of the losses, Dropout and BatchNorm1d.
 
 use dmil::nn::{
-    cross_entropy, kl_gaussians, kl_standard_normal, mse, BatchNorm1d, Dropout, Module,
-    Reduction, LOGVAR_RANGE,
+    cross_entropy, kl_gaussians, kl_standard_normal, mse, BatchNorm1d, Dropout, Module, Reduction,
+    LOGVAR_RANGE,
 };
 use dmil::{Error, Tensor};
 
@@ -52,7 +52,10 @@ fn cross_entropy_is_finite_for_huge_logits() {
 fn cross_entropy_rejects_bad_inputs() {
     let logits = t32(&[0.0; 6], &[2, 3]);
     let out_of_range = cross_entropy(&logits, &[0, 3], None).unwrap_err();
-    assert!(out_of_range.to_string().contains("label 3"), "{out_of_range}");
+    assert!(
+        out_of_range.to_string().contains("label 3"),
+        "{out_of_range}"
+    );
     assert!(matches!(
         cross_entropy(&logits, &[0], None),
         Err(Error::InvalidArgument { .. })
@@ -73,7 +76,10 @@ fn mse_reductions_and_shape_check() {
     // Squares 1, 4, 4, 9: sum 18, mean 4.5, batch-mean 18 / 2 = 9.
     assert_eq!(mse(&pred, &target, Reduction::Sum).unwrap().item(), 18.0);
     assert_eq!(mse(&pred, &target, Reduction::Mean).unwrap().item(), 4.5);
-    assert_eq!(mse(&pred, &target, Reduction::BatchMean).unwrap().item(), 9.0);
+    assert_eq!(
+        mse(&pred, &target, Reduction::BatchMean).unwrap().item(),
+        9.0
+    );
 
     let column = t64(&[0.0, 0.0], &[2, 1]);
     let err = mse(&pred, &column, Reduction::Mean).unwrap_err();
@@ -87,7 +93,9 @@ fn kl_losses_match_hand_computed_values() {
     let logvar = t64(&[0.2, -0.3], &[1, 2]);
     // 0.5 (e^0.2 + 0.25 - 1 - 0.2) = 0.13570137908008492,
     // 0.5 (e^-0.3 + 1 - 1 + 0.3) = 0.5204091103408589.
-    let sum = kl_standard_normal(&mu, &logvar, Reduction::Sum).unwrap().item();
+    let sum = kl_standard_normal(&mu, &logvar, Reduction::Sum)
+        .unwrap()
+        .item();
     assert!(close(sum, 0.6561104894209439, 1e-12), "{sum}");
 
     // KL(N(0.5, e^0.2) || N(-0.25, e^0.7)) = 0.1929299465476506.
@@ -99,7 +107,9 @@ fn kl_losses_match_hand_computed_values() {
     assert!(close(kl, 0.1929299465476506, 1e-12), "{kl}");
 
     // A distribution has no divergence from itself.
-    let zero = kl_gaussians(&q.0, &q.1, &q.0, &q.1, Reduction::Sum).unwrap().item();
+    let zero = kl_gaussians(&q.0, &q.1, &q.0, &q.1, Reduction::Sum)
+        .unwrap()
+        .item();
     assert!(zero.abs() < 1e-15);
 }
 
@@ -120,8 +130,12 @@ fn kl_standard_normal_is_finite_for_log_variances_of_plus_minus_50() {
     // The value at +-50 is the value at the bounds of LOGVAR_RANGE.
     let (lo, hi) = (LOGVAR_RANGE.0 as f32, LOGVAR_RANGE.1 as f32);
     let clamped = t32(&[hi, lo, 0.0, hi], &[2, 2]);
-    let a = kl_standard_normal(&mu, &logvar, Reduction::Sum).unwrap().item();
-    let b = kl_standard_normal(&mu, &clamped, Reduction::Sum).unwrap().item();
+    let a = kl_standard_normal(&mu, &logvar, Reduction::Sum)
+        .unwrap()
+        .item();
+    let b = kl_standard_normal(&mu, &clamped, Reduction::Sum)
+        .unwrap()
+        .item();
     assert_eq!(a, b);
 }
 
@@ -170,7 +184,10 @@ fn dropout_scales_kept_values_and_drops_about_p() {
 #[test]
 fn dropout_is_reproducible_and_identity_in_eval() {
     let x = Tensor::<f32>::randn([8, 16], 3);
-    let (a, b) = (Dropout::new(0.5, 11).unwrap(), Dropout::new(0.5, 11).unwrap());
+    let (a, b) = (
+        Dropout::new(0.5, 11).unwrap(),
+        Dropout::new(0.5, 11).unwrap(),
+    );
     let first = a.forward(&x).to_vec();
     assert_eq!(first, b.forward(&x).to_vec());
     assert_ne!(first, a.forward(&x).to_vec(), "each call draws a new mask");
@@ -222,8 +239,14 @@ fn batchnorm_training_normalises_and_updates_running_statistics() {
     // running_mean = 0.9 * 0 + 0.1 * (2, 4); running_var = 0.9 * 1 + 0.1 * (2, 8).
     let mean = bn.running_mean().to_vec();
     let var = bn.running_var().to_vec();
-    assert!((mean[0] - 0.2).abs() < 1e-6 && (mean[1] - 0.4).abs() < 1e-6, "{mean:?}");
-    assert!((var[0] - 1.1).abs() < 1e-6 && (var[1] - 1.7).abs() < 1e-6, "{var:?}");
+    assert!(
+        (mean[0] - 0.2).abs() < 1e-6 && (mean[1] - 0.4).abs() < 1e-6,
+        "{mean:?}"
+    );
+    assert!(
+        (var[0] - 1.1).abs() < 1e-6 && (var[1] - 1.7).abs() < 1e-6,
+        "{var:?}"
+    );
 }
 
 #[test]
@@ -237,7 +260,10 @@ fn batchnorm_eval_uses_running_statistics() {
     let y = bn.forward(&t32(&[1.2, 0.4], &[1, 2])).unwrap().to_vec();
     assert!((y[0] - 1.0 / (1.1f32 + 1e-5).sqrt()).abs() < 1e-5, "{y:?}");
     assert!(y[1].abs() < 1e-6);
-    assert_eq!(before, (bn.running_mean().to_vec(), bn.running_var().to_vec()));
+    assert_eq!(
+        before,
+        (bn.running_mean().to_vec(), bn.running_var().to_vec())
+    );
 }
 
 #[test]
@@ -249,7 +275,10 @@ fn batchnorm_names_and_errors() {
     assert_eq!(buffers, ["running_mean", "running_var"]);
 
     let wrong_width = bn.forward(&Tensor::zeros([4, 2])).unwrap_err();
-    assert!(wrong_width.to_string().contains("[batch, 3]"), "{wrong_width}");
+    assert!(
+        wrong_width.to_string().contains("[batch, 3]"),
+        "{wrong_width}"
+    );
     assert!(matches!(
         bn.forward(&Tensor::zeros([1, 3])),
         Err(Error::InvalidShape { .. })

@@ -42,7 +42,10 @@ fn allocations_in(f: impl FnOnce()) -> usize {
 
 fn steady_state_allocations(opt: &mut dyn Optimizer, params: &[Tensor<f32>]) -> usize {
     let loss = || {
-        let total = params.iter().map(|p| (p * p).sum_all()).reduce(|a, b| a + b);
+        let total = params
+            .iter()
+            .map(|p| (p * p).sum_all())
+            .reduce(|a, b| a + b);
         total.unwrap().backward().unwrap();
     };
     loss();

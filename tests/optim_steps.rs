@@ -7,8 +7,8 @@
 //! to about 1e-6.
 
 use dmil::optim::{
-    clip_grad_norm, Adam, AdamConfig, Cosine, Optimizer, ReduceOnPlateau, Schedule, Sgd,
-    SgdConfig, StepDecay,
+    clip_grad_norm, Adam, AdamConfig, Cosine, Optimizer, ReduceOnPlateau, Schedule, Sgd, SgdConfig,
+    StepDecay,
 };
 use dmil::{Error, Tensor};
 
@@ -16,7 +16,9 @@ const G: [f32; 2] = [0.5, 0.25];
 
 /// A fresh parameter p = [1, -2].
 fn param() -> Tensor<f32> {
-    Tensor::from_vec(vec![1.0, -2.0], [2]).unwrap().requires_grad()
+    Tensor::from_vec(vec![1.0, -2.0], [2])
+        .unwrap()
+        .requires_grad()
 }
 
 /// Replaces the gradient of `p` with `g`.
@@ -186,8 +188,15 @@ fn non_finite_gradients_change_nothing() {
         let err = opt.step().unwrap_err();
         assert!(matches!(err, Error::NonFinite(_)), "{err}");
         let message = err.to_string();
-        assert!(message.contains("parameter 1") && message.contains("[2, 3]"), "{message}");
-        assert_eq!(a.to_vec(), [1.0, -2.0], "the finite parameter must not move either");
+        assert!(
+            message.contains("parameter 1") && message.contains("[2, 3]"),
+            "{message}"
+        );
+        assert_eq!(
+            a.to_vec(),
+            [1.0, -2.0],
+            "the finite parameter must not move either"
+        );
     }
 }
 

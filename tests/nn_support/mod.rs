@@ -100,12 +100,15 @@ impl Module for Net {
     fn visit_parameters(&self, prefix: &str, visit: &mut dyn FnMut(String, &Tensor<f32>)) {
         self.encoder
             .visit_parameters(&child_prefix(prefix, "encoder"), visit);
-        self.norm.visit_parameters(&child_prefix(prefix, "norm"), visit);
-        self.head.visit_parameters(&child_prefix(prefix, "head"), visit);
+        self.norm
+            .visit_parameters(&child_prefix(prefix, "norm"), visit);
+        self.head
+            .visit_parameters(&child_prefix(prefix, "head"), visit);
     }
 
     fn visit_buffers(&self, prefix: &str, visit: &mut dyn FnMut(String, &Tensor<f32>)) {
-        self.norm.visit_buffers(&child_prefix(prefix, "norm"), visit);
+        self.norm
+            .visit_buffers(&child_prefix(prefix, "norm"), visit);
     }
 
     fn set_training(&self, training: bool) {
@@ -117,5 +120,7 @@ impl Module for Net {
 pub fn snapshot(module: &dyn Module) -> Vec<(String, Vec<f32>)> {
     let mut all = module.named_parameters();
     all.extend(module.named_buffers());
-    all.into_iter().map(|(name, t)| (name, t.to_vec())).collect()
+    all.into_iter()
+        .map(|(name, t)| (name, t.to_vec()))
+        .collect()
 }
