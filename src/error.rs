@@ -97,6 +97,14 @@ pub enum Error {
     #[error(transparent)]
     Data(#[from] crate::data::DataError),
 
+    /// A probability table or clustering request the PID tools cannot use.
+    #[error(transparent)]
+    Pid(#[from] crate::pid::PidError),
+
+    /// Metrics asked of predictions that do not fit the labels.
+    #[error(transparent)]
+    Metrics(#[from] crate::train::metrics::MetricsError),
+
     /// CUDA is unavailable or a device call failed.
     #[error("cuda: {0}")]
     Cuda(String),

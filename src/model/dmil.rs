@@ -141,7 +141,9 @@ impl Dmil {
         Ok(Dmil {
             shared: GaussianHead::new(modalities * l, l, &mut rng),
             synergy: Linear::new((modalities + pairs) * l, l, &mut rng),
-            heads: (0..components).map(|_| Linear::new(l, c, &mut rng)).collect(),
+            heads: (0..components)
+                .map(|_| Linear::new(l, c, &mut rng))
+                .collect(),
             gate: Mlp::new(
                 &[components * l, config.gate_hidden, components],
                 Activation::Relu,
@@ -209,7 +211,10 @@ impl Dmil {
             .zip(&components)
             .map(|(head, x)| head.try_forward(x))
             .collect::<Result<Vec<_>>>()?;
-        let weights = self.gate.try_forward(&Tensor::try_concat(&components, -1)?)?.softmax(-1);
+        let weights = self
+            .gate
+            .try_forward(&Tensor::try_concat(&components, -1)?)?
+            .softmax(-1);
         let logit_refs: Vec<&Tensor<f32>> = component_logits.iter().collect();
         let stacked = Tensor::try_stack(&logit_refs, 1)?;
         let logits = weights.unsqueeze(-1).try_mul(&stacked)?.sum(&[1], false);
@@ -232,9 +237,21 @@ impl Dmil {
         let count = intra.len() as f32;
         let (mut ce, mut kl, mut rec) = (Vec::new(), Vec::new(), Vec::new());
         for (branch, part) in self.branches.iter().zip(intra) {
-            ce.push(cross_entropy(&branch.unimodal.try_forward(&part.m)?, labels, None)?);
-            kl.push(kl_standard_normal(&part.task.mean, &part.task.logvar, Reduction::Mean)?);
-            kl.push(kl_standard_normal(&part.rest.mean, &part.rest.logvar, Reduction::Mean)?);
+            ce.push(cross_entropy(
+                &branch.unimodal.try_forward(&part.m)?,
+                labels,
+                None,
+            )?);
+            kl.push(kl_standard_normal(
+                &part.task.mean,
+                &part.task.logvar,
+                Reduction::Mean,
+            )?);
+            kl.push(kl_standard_normal(
+                &part.rest.mean,
+                &part.rest.logvar,
+                Reduction::Mean,
+            )?);
             let rebuilt = branch
                 .z_decoder
                 .try_forward(&Tensor::try_concat(&[&part.m, &part.n], -1)?)?;
@@ -284,7 +301,11 @@ impl Dmil {
             let rebuilt = branch
                 .m_decoder
                 .try_forward(&Tensor::try_concat(&[&out.u[m], &out.r], -1)?)?;
-            rec.push(mse(&rebuilt, &intra[m].task.mean.detach(), Reduction::Mean)?);
+            rec.push(mse(
+                &rebuilt,
+                &intra[m].task.mean.detach(),
+                Reduction::Mean,
+            )?);
         }
         loss.push("consistency_kl", w.kl, sum(&kl));
         loss.push("alignment_kl", w.alignment, sum(&align));
@@ -365,7 +386,10 @@ impl MultimodalModel for Dmil {
         check_inputs(&self.config, inputs)?;
         let intra = self.intra(inputs, true)?;
         let mut loss = Loss::new();
-        if matches!(stage, Stage::Decompose | Stage::FineTune | Stage::Supervised) {
+        if matches!(
+            stage,
+            Stage::Decompose | Stage::FineTune | Stage::Supervised
+        ) {
             self.intra_terms(&intra, labels, &mut loss)?;
         }
         if matches!(stage, Stage::Interact | Stage::FineTune | Stage::Supervised) {

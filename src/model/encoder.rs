@@ -29,7 +29,10 @@ impl Encoder {
         let mut widths = vec![input];
         widths.extend(&config.hidden);
         widths.push(config.embedding);
-        let layers = widths.windows(2).map(|w| Linear::new(w[0], w[1], rng)).collect();
+        let layers = widths
+            .windows(2)
+            .map(|w| Linear::new(w[0], w[1], rng))
+            .collect();
         Ok(Encoder {
             layers,
             dropout: Dropout::new(config.dropout, seed)?,

@@ -31,8 +31,17 @@ impl Ensemble {
         let mut encoders = Vec::new();
         let mut heads = Vec::new();
         for (m, &w) in config.input_widths.iter().enumerate() {
-            encoders.push(Encoder::new(w, &config.encoder, &mut rng, seed ^ (0x5eed + m as u64))?);
-            heads.push(Linear::new(config.encoder.embedding, config.num_classes, &mut rng));
+            encoders.push(Encoder::new(
+                w,
+                &config.encoder,
+                &mut rng,
+                seed ^ (0x5eed + m as u64),
+            )?);
+            heads.push(Linear::new(
+                config.encoder.embedding,
+                config.num_classes,
+                &mut rng,
+            ));
         }
         Ok(Ensemble {
             config,

@@ -57,7 +57,10 @@ impl Joint {
 impl Module for Joint {
     fn visit_parameters(&self, prefix: &str, visit: &mut dyn FnMut(String, &Tensor<f32>)) {
         for (m, e) in self.encoders.iter().enumerate() {
-            e.visit_parameters(&child_prefix(&format!("{prefix}encoders."), &m.to_string()), visit);
+            e.visit_parameters(
+                &child_prefix(&format!("{prefix}encoders."), &m.to_string()),
+                visit,
+            );
         }
         self.head.visit_parameters(&format!("{prefix}head."), visit);
     }
@@ -86,7 +89,11 @@ impl MultimodalModel for Joint {
 
     fn loss(&self, inputs: &[Tensor<f32>], labels: &[usize], _: Stage) -> Result<Loss> {
         let mut loss = Loss::new();
-        loss.push("ce", 1.0, cross_entropy(&self.logits(inputs)?, labels, None)?);
+        loss.push(
+            "ce",
+            1.0,
+            cross_entropy(&self.logits(inputs)?, labels, None)?,
+        );
         Ok(loss)
     }
 

@@ -5,10 +5,12 @@
 //!   information quantities;
 //! - [`ExactPid`] and [`decompose`]: the exact BROJA decomposition of a discrete distribution;
 //! - [`paper_truth`] and [`pooled_mixture`]: the two readings of a gate mixture's "truth";
+//! - [`truth_tables`]: the exact distributions behind the built-in Boolean datasets;
 //! - [`ClusterEstimator`]: the clustering estimator for continuous features, built on
 //!   [`standardise`], [`pca`] and [`kmeans`].
 
 mod cluster;
+mod datasets;
 mod distribution;
 mod error;
 mod exact;
@@ -19,6 +21,7 @@ mod solver;
 mod truth;
 
 pub use cluster::{ClusterEstimate, ClusterEstimator};
+pub use datasets::{gate_table, truth_tables};
 pub use distribution::{entropy, mutual_information, JointDistribution};
 pub use error::PidError;
 pub use exact::{decompose, ExactPid};

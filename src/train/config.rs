@@ -118,12 +118,22 @@ impl TrainConfig {
                 self.validation_fraction
             )));
         }
-        let plans = [self.decompose, self.interact, self.finetune, self.supervised];
-        if plans.iter().any(|p| !(p.learning_rate > 0.0 && p.learning_rate.is_finite())) {
+        let plans = [
+            self.decompose,
+            self.interact,
+            self.finetune,
+            self.supervised,
+        ];
+        if plans
+            .iter()
+            .any(|p| !(p.learning_rate > 0.0 && p.learning_rate.is_finite()))
+        {
             return Err(Error::Config("learning rates must be positive".into()));
         }
         if !(self.weight_decay >= 0.0 && self.clip_norm >= 0.0) {
-            return Err(Error::Config("weight decay and clip norm must be >= 0".into()));
+            return Err(Error::Config(
+                "weight decay and clip norm must be >= 0".into(),
+            ));
         }
         Ok(())
     }

@@ -51,7 +51,9 @@ impl InteractionWeights {
 impl Evaluation {
     /// The mean gate weights by component, for DMIL.
     pub fn interaction_weights(&self) -> Option<InteractionWeights> {
-        self.mean_weights.as_deref().map(InteractionWeights::from_ordered)
+        self.mean_weights
+            .as_deref()
+            .map(InteractionWeights::from_ordered)
     }
 }
 
@@ -85,16 +87,15 @@ pub fn evaluate(
     })?;
 
     if probabilities.iter().any(|p| !p.is_finite()) {
-        return Err(Error::NonFinite("the model predicted NaN probabilities".into()));
+        return Err(Error::NonFinite(
+            "the model predicted NaN probabilities".into(),
+        ));
     }
     let predictions = probabilities
         .chunks_exact(classes)
-        .map(|row| {
-            (0..classes).fold(0, |best, c| if row[c] > row[best] { c } else { best })
-        })
+        .map(|row| (0..classes).fold(0, |best, c| if row[c] > row[best] { c } else { best }))
         .collect();
-    let metrics = Metrics::compute(&probabilities, &data.labels, classes)
-        .map_err(|e| Error::Config(format!("metrics: {e}")))?;
+    let metrics = Metrics::compute(&probabilities, &data.labels, classes)?;
     let mean_weights = weights.as_ref().map(|w| {
         let k = w.len() / data.len().max(1);
         (0..k)

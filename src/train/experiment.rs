@@ -159,7 +159,14 @@ pub fn run(
     let mut config = ModelConfig::new(kind, data.widths.clone(), data.num_classes);
     customize(&mut config);
     let model = model::build(&config, seed)?;
-    let report = fit(model.as_ref(), &data.fit, &data.select, train, seed, observer)?;
+    let report = fit(
+        model.as_ref(),
+        &data.fit,
+        &data.select,
+        train,
+        seed,
+        observer,
+    )?;
     let test = evaluate(model.as_ref(), &data.test, train.batch_size)?;
     if test.probabilities.is_empty() {
         return Err(Error::Config("the test split is empty".into()));

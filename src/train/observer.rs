@@ -16,9 +16,9 @@ pub struct EpochSummary {
     /// Mean training loss over the epoch's batches.
     pub train_loss: f32,
     /// Accuracy on the selection split.
-    pub select_accuracy: f32,
+    pub select_accuracy: f64,
     /// mAP on the selection split.
-    pub select_map: f32,
+    pub select_map: f64,
     /// True when this epoch became the stage's best so far.
     pub improved: bool,
     /// Wall time of the epoch, including the evaluation.

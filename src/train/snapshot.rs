@@ -12,7 +12,8 @@ impl Snapshot {
     /// Copies the module's current values.
     pub fn take(module: &dyn Module) -> Self {
         let mut values = Vec::new();
-        let mut keep = |name: String, t: &crate::tensor::Tensor<f32>| values.push((name, t.to_vec()));
+        let mut keep =
+            |name: String, t: &crate::tensor::Tensor<f32>| values.push((name, t.to_vec()));
         module.visit_parameters("", &mut keep);
         module.visit_buffers("", &mut keep);
         Snapshot { values }

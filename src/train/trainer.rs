@@ -24,7 +24,7 @@ pub struct StageReport {
     /// The epoch (from 1) whose parameters were kept.
     pub best_epoch: usize,
     /// Its selection score: accuracy plus mAP on the selection split.
-    pub best_score: f32,
+    pub best_score: f64,
     /// Every epoch.
     pub epochs: Vec<EpochSummary>,
 }
@@ -54,12 +54,16 @@ pub fn fit(
 ) -> Result<FitReport> {
     config.validate()?;
     if train.is_empty() || select.is_empty() {
-        return Err(Error::Config("training and selection data must not be empty".into()));
+        return Err(Error::Config(
+            "training and selection data must not be empty".into(),
+        ));
     }
 
     let mut stages = Vec::new();
     for &stage in model.stages() {
-        stages.push(fit_stage(model, train, select, config, seed, stage, observer)?);
+        stages.push(fit_stage(
+            model, train, select, config, seed, stage, observer,
+        )?);
     }
     Ok(FitReport { stages })
 }
@@ -77,14 +81,17 @@ fn fit_stage(
 ) -> Result<StageReport> {
     let plan = config.plan(stage);
     model.enter_stage(stage);
-    let params: Vec<Tensor<f32>> =
-        model.parameters().into_iter().filter(Tensor::needs_grad).collect();
+    let params: Vec<Tensor<f32>> = model
+        .parameters()
+        .into_iter()
+        .filter(Tensor::needs_grad)
+        .collect();
     let mut optimizer = make_optimizer(config, plan.learning_rate, params.clone());
 
     let steps = train.len().div_ceil(config.batch_size);
     observer.stage_started(stage, plan.epochs, steps);
     let mut best = Snapshot::take(model);
-    let (mut best_epoch, mut best_score) = (0, f32::NEG_INFINITY);
+    let (mut best_epoch, mut best_score) = (0, f64::NEG_INFINITY);
     let mut history = Vec::with_capacity(plan.epochs);
 
     for epoch in 1..=plan.epochs {

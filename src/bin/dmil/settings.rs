@@ -16,7 +16,9 @@ pub fn train_config(args: &FitArgs, selection: SelectOn) -> Result<TrainConfig> 
             SelectOn::Validation => Selection::Validation,
             SelectOn::Test => Selection::Test,
             SelectOn::Both => {
-                return Err(Error::Config("--select-on both is for `dmil compare`".into()))
+                return Err(Error::Config(
+                    "--select-on both is for `dmil compare`".into(),
+                ))
             }
         },
         ..TrainConfig::default()

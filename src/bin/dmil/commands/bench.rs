@@ -62,7 +62,9 @@ fn bench_model(kind: ModelKind) -> Result<Box<dyn MultimodalModel>> {
 
 /// Random inputs and labels of one batch.
 fn batch() -> (Vec<Tensor<f32>>, Vec<usize>) {
-    let inputs = (0..2).map(|m| Tensor::randn([BATCH, FEATURES], 100 + m)).collect();
+    let inputs = (0..2)
+        .map(|m| Tensor::randn([BATCH, FEATURES], 100 + m))
+        .collect();
     let labels = (0..BATCH).map(|i| i % 2).collect();
     (inputs, labels)
 }
@@ -70,7 +72,11 @@ fn batch() -> (Vec<Tensor<f32>>, Vec<usize>) {
 /// One full training step: forward, every loss term, backward, Adam.
 fn train_step(model: &dyn MultimodalModel, repeats: usize) -> Result<Timing> {
     let stage = *model.stages().last().expect("every model has a stage");
-    let stage = if stage == Stage::Supervised { stage } else { Stage::FineTune };
+    let stage = if stage == Stage::Supervised {
+        stage
+    } else {
+        Stage::FineTune
+    };
     model.enter_stage(stage);
     let mut adam = Adam::new(model.parameters(), AdamConfig::default());
     let (inputs, labels) = batch();
@@ -113,7 +119,12 @@ pub fn run(args: BenchArgs) -> Result<()> {
         ("joint_train_step", train_step(joint.as_ref(), repeats)?),
         ("joint_infer", inference(joint.as_ref(), repeats)?),
     ];
-    let shapes = [(64, 200, 256), (64, 256, 128), (64, 128, 64), (256, 256, 256)];
+    let shapes = [
+        (64, 200, 256),
+        (64, 256, 128),
+        (64, 128, 64),
+        (256, 256, 256),
+    ];
     let mut gemms = Vec::new();
     for (m, k, n) in shapes {
         gemms.push((format!("sgemm_{m}x{k}x{n}"), sgemm(m, k, n, repeats)?));
@@ -136,8 +147,14 @@ pub fn run(args: BenchArgs) -> Result<()> {
         return Ok(());
     }
 
-    println!("batch {BATCH}, 2 modalities x {FEATURES} features, {} threads", threads());
-    println!("{:<18} {:>10} {:>10} {:>10} {:>12}", "measurement", "median", "min", "max", "allocs/call");
+    println!(
+        "batch {BATCH}, 2 modalities x {FEATURES} features, {} threads",
+        threads()
+    );
+    println!(
+        "{:<18} {:>10} {:>10} {:>10} {:>12}",
+        "measurement", "median", "min", "max", "allocs/call"
+    );
     for (name, t) in &timings {
         println!(
             "{name:<18} {:>8.3}ms {:>8.3}ms {:>8.3}ms {:>12.0}",

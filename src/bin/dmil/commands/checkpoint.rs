@@ -49,8 +49,11 @@ fn load(path: &Path) -> Result<Loaded> {
         reason,
     };
     let metadata = read_checkpoint_metadata(path)?;
-    let config: ModelConfig = serde_json::from_value(metadata["config"].clone())
-        .map_err(|e| bad(format!("no usable model configuration in the metadata: {e}")))?;
+    let config: ModelConfig = serde_json::from_value(metadata["config"].clone()).map_err(|e| {
+        bad(format!(
+            "no usable model configuration in the metadata: {e}"
+        ))
+    })?;
     let standardizer: Standardizer = {
         let stats = &metadata["standardizer"];
         let parse = |key: &str| serde_json::from_value::<Vec<Vec<f32>>>(stats[key].clone());
@@ -100,8 +103,17 @@ pub fn eval(args: EvalArgs) -> Result<()> {
         }));
         return Ok(());
     }
-    println!("{} on {} ({} test samples)", loaded.model.kind(), args.data.data, test.len());
-    println!("  accuracy {} %   mAP {} %", pct(m.accuracy as f64), pct(m.map as f64));
+    println!(
+        "{} on {} ({} test samples)",
+        loaded.model.kind(),
+        args.data.data,
+        test.len()
+    );
+    println!(
+        "  accuracy {} %   mAP {} %",
+        pct(m.accuracy as f64),
+        pct(m.map as f64)
+    );
     if let Some(w) = evaluation.interaction_weights() {
         println!(
             "  weights: redundancy {:.4}  uniqueness {:?}  synergy {:.4}",

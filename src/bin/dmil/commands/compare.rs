@@ -66,7 +66,8 @@ pub fn run(args: CompareArgs) -> Result<()> {
             for row in rows.iter_mut() {
                 let label = format!("{} seed {seed}", row.kind);
                 let mut progress = Progress::new(label.clone(), Detail::Bars);
-                let customize = |c: &mut dmil::model::ModelConfig| settings::customize(&args.fit, c);
+                let customize =
+                    |c: &mut dmil::model::ModelConfig| settings::customize(&args.fit, c);
                 let result =
                     run_experiment(row.kind, &data, &customize, &config, seed, &mut progress)?;
                 let m = &result.test.metrics;
@@ -133,9 +134,16 @@ fn print_table(data: &str, seeds: usize, selection: Selection, rows: &[Row]) {
             .chain((1..k - 1).map(|m| format!("uniqueness_{m}")))
             .chain(["synergy".to_string()])
             .collect();
-        let cells: Vec<String> =
-            names.iter().zip(&means).map(|(n, w)| format!("{n} {w:.4}")).collect();
-        println!("{} interaction weights (mean over seeds): {}", row.kind, cells.join("  "));
+        let cells: Vec<String> = names
+            .iter()
+            .zip(&means)
+            .map(|(n, w)| format!("{n} {w:.4}"))
+            .collect();
+        println!(
+            "{} interaction weights (mean over seeds): {}",
+            row.kind,
+            cells.join("  ")
+        );
     }
 }
 

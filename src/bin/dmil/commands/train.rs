@@ -20,7 +20,12 @@ pub fn run(args: TrainArgs) -> Result<()> {
     let source = super::source(&args.data.data);
     let config = settings::train_config(&args.fit, args.fit.select_on)?;
     let splits = source.load(args.data.modalities.as_deref(), args.seed)?;
-    let data = prepare(&splits, config.selection, config.validation_fraction, args.seed)?;
+    let data = prepare(
+        &splits,
+        config.selection,
+        config.validation_fraction,
+        args.seed,
+    )?;
 
     let mut progress = Progress::new(format!("{kind} seed {}", args.seed), Detail::Epochs);
     let customize = |c: &mut dmil::model::ModelConfig| settings::customize(&args.fit, c);
@@ -28,7 +33,13 @@ pub fn run(args: TrainArgs) -> Result<()> {
 
     let summary = summary_json(kind, &source.name(), args.seed, &result, config.selection);
     if let Some(out) = &args.out {
-        save(&out.join("model.safetensors"), &result, &data, &source, &args)?;
+        save(
+            &out.join("model.safetensors"),
+            &result,
+            &data,
+            &source,
+            &args,
+        )?;
         let text = serde_json::to_string_pretty(&json!({
             "summary": summary,
             "test": result.test.metrics,
@@ -77,7 +88,10 @@ fn print_summary(kind: ModelKind, data: &str, result: &RunResult, selection: Sel
     println!("  test accuracy  {:>6} %", pct(m.accuracy as f64));
     println!("  test mAP       {:>6} %", pct(m.map as f64));
     println!("  macro-F1       {:>6} %", pct(m.macro_f1 as f64));
-    println!("  ROC AUC        {:>6} %", pct(m.roc_auc as f64));
+    println!(
+        "  ROC AUC        {:>6} %",
+        m.roc_auc.map_or("n/a".into(), pct)
+    );
     if let Some(w) = result.test.interaction_weights() {
         println!("  interaction weights (mean gate weight on the test split):");
         println!("    redundancy    {:.4}", w.redundancy);
