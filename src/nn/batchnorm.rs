@@ -7,18 +7,18 @@ use crate::error::{Error, Result};
 use crate::nn::Module;
 use crate::tensor::{Element, Tensor};
 
-/// Normalises each feature (column) of `x` [B, F] by the batch's statistics, then applies
+/// Normalises each feature (column) of `x: [B, F]` by the batch's statistics, then applies
 /// the affine map: `y = (x - mean) / sqrt(var + eps) * weight + bias`, with `mean` and the
 /// biased variance `var = mean((x - mean)^2)` taken over the batch axis, and `weight`, `bias`
-/// of shape [F].
+/// of shape `[F]`.
 ///
 /// Built from engine operations, so the gradient is the exact one, including the paths
 /// through the batch mean and variance (every sample's output depends on every other
 /// sample of its batch).
 ///
 /// # Errors
-/// [`Error::InvalidShape`] when `x` is not [B, F] with B >= 2 (one sample has no spread:
-/// it would normalise to zero); [`Error::ShapeMismatch`] when `weight` or `bias` is not [F];
+/// [`Error::InvalidShape`] when `x` is not `[B, F]` with B >= 2 (one sample has no spread:
+/// it would normalise to zero); [`Error::ShapeMismatch`] when `weight` or `bias` is not `[F]`;
 /// [`Error::InvalidArgument`] when `eps` is not finite and positive.
 pub fn batch_norm_train<T: Element>(
     x: &Tensor<T>,
@@ -85,7 +85,7 @@ fn batch_norm_parts<T: Element>(
     })
 }
 
-/// Batch normalisation over the features of [B, F] inputs, as PyTorch's `BatchNorm1d` with
+/// Batch normalisation over the features of `[B, F]` inputs, as PyTorch's `BatchNorm1d` with
 /// its defaults: momentum 0.1, eps 1e-5, a learned scale `weight` (ones) and shift `bias`
 /// (zeros), and running statistics.
 ///
@@ -144,22 +144,22 @@ impl BatchNorm1d {
         })
     }
 
-    /// The learned scale, [F].
+    /// The learned scale, `[F]`.
     pub fn weight(&self) -> &Tensor<f32> {
         &self.weight
     }
 
-    /// The learned shift, [F].
+    /// The learned shift, `[F]`.
     pub fn bias(&self) -> &Tensor<f32> {
         &self.bias
     }
 
-    /// The running mean, [F].
+    /// The running mean, `[F]`.
     pub fn running_mean(&self) -> &Tensor<f32> {
         &self.running_mean
     }
 
-    /// The running (unbiased) variance, [F].
+    /// The running (unbiased) variance, `[F]`.
     pub fn running_var(&self) -> &Tensor<f32> {
         &self.running_var
     }
@@ -169,10 +169,10 @@ impl BatchNorm1d {
         self.training.load(Ordering::Relaxed) && self.weight.needs_grad()
     }
 
-    /// Normalises `x` [B, F]; see the type's documentation for the two modes.
+    /// Normalises `x: [B, F]`; see the type's documentation for the two modes.
     ///
     /// # Errors
-    /// [`Error::InvalidShape`] when `x` is not [B, F] for this layer's F, or when B < 2 in
+    /// [`Error::InvalidShape`] when `x` is not `[B, F]` for this layer's F, or when B < 2 in
     /// training mode.
     pub fn forward(&self, x: &Tensor<f32>) -> Result<Tensor<f32>> {
         if x.rank() != 2 || x.dims()[1] != self.features {

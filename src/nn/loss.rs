@@ -68,7 +68,7 @@ impl Reduction {
     }
 }
 
-/// Cross-entropy of `logits` [B, C] against integer class `labels` (B of them), averaged
+/// Cross-entropy of `logits` `[B, C]` against integer class `labels` (B of them), averaged
 /// over the batch.
 ///
 /// Per sample, `l_i = -log_softmax(logits_i)[y_i] = logsumexp(logits_i) - logits_i[y_i]`,
@@ -81,7 +81,7 @@ impl Reduction {
 /// with `W` the denominator above.
 ///
 /// # Errors
-/// [`Error::InvalidShape`] when `logits` is not [B, C] with B >= 1 and C >= 1;
+/// [`Error::InvalidShape`] when `logits` is not `[B, C]` with B >= 1 and C >= 1;
 /// [`Error::InvalidArgument`] when the number of labels is not B, a label is not below C
 /// (the message names it), the weights are not C finite non-negative values, or the
 /// weights of the batch's labels sum to zero.
@@ -159,7 +159,7 @@ pub fn cross_entropy<T: Element>(
 ///
 /// # Errors
 /// [`Error::ShapeMismatch`] unless both tensors have the same shape (no broadcasting: a
-/// silent broadcast of a [B] target against [B, 1] predictions is a classic bug);
+/// silent broadcast of a `[B]` target against `[B, 1]` predictions is a classic bug);
 /// the reduction's errors (see [`Reduction::apply`]).
 pub fn mse<T: Element>(
     pred: &Tensor<T>,
