@@ -7,8 +7,6 @@
 
 use std::path::PathBuf;
 
-use crate::tensor::Shape;
-
 /// Shorthand for results whose error is the crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -17,38 +15,38 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[non_exhaustive]
 pub enum Error {
     /// Two tensors whose shapes do not fit together in `op`.
-    #[error("{op}: shapes {lhs} and {rhs} are incompatible ({reason})")]
+    #[error("{op}: shapes {lhs:?} and {rhs:?} are incompatible ({reason})")]
     ShapeMismatch {
         /// The operation that was asked for, for example `"matmul"`.
         op: &'static str,
         /// Shape of the first operand.
-        lhs: Shape,
+        lhs: Vec<usize>,
         /// Shape of the second operand.
-        rhs: Shape,
+        rhs: Vec<usize>,
         /// What was expected of them.
         reason: String,
     },
 
     /// One tensor whose shape does not suit `op`.
-    #[error("{op}: a tensor of shape {shape} cannot be used here ({reason})")]
+    #[error("{op}: a tensor of shape {shape:?} cannot be used here ({reason})")]
     InvalidShape {
         /// The operation that was asked for.
         op: &'static str,
         /// The offending shape.
-        shape: Shape,
+        shape: Vec<usize>,
         /// What was expected.
         reason: String,
     },
 
     /// An axis outside `0..rank`.
-    #[error("{op}: axis {axis} is out of range for a tensor of shape {shape}")]
+    #[error("{op}: axis {axis} is out of range for a tensor of shape {shape:?}")]
     InvalidAxis {
         /// The operation that was asked for.
         op: &'static str,
         /// The axis given.
         axis: usize,
         /// Shape of the tensor.
-        shape: Shape,
+        shape: Vec<usize>,
     },
 
     /// An argument that is not a shape problem: a negative width, an empty list, a bad value.
@@ -115,8 +113,8 @@ impl Error {
     pub(crate) fn shapes(op: &'static str, lhs: &[usize], rhs: &[usize], reason: &str) -> Self {
         Error::ShapeMismatch {
             op,
-            lhs: Shape::from(lhs),
-            rhs: Shape::from(rhs),
+            lhs: lhs.to_vec(),
+            rhs: rhs.to_vec(),
             reason: reason.to_string(),
         }
     }
@@ -125,7 +123,7 @@ impl Error {
     pub(crate) fn shape(op: &'static str, shape: &[usize], reason: impl Into<String>) -> Self {
         Error::InvalidShape {
             op,
-            shape: Shape::from(shape),
+            shape: shape.to_vec(),
             reason: reason.into(),
         }
     }

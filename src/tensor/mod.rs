@@ -187,7 +187,7 @@ impl<T: Element> Tensor<T> {
             return Err(Error::InvalidAxis {
                 op,
                 axis: axis.unsigned_abs(),
-                shape: self.shape().clone(),
+                shape: self.dims().to_vec(),
             });
         }
         Ok(resolved as usize)

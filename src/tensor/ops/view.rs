@@ -207,7 +207,7 @@ impl<T: Element> Tensor<T> {
             return Err(Error::InvalidAxis {
                 op: "unsqueeze",
                 axis: axis.unsigned_abs(),
-                shape: self.shape().clone(),
+                shape: self.dims().to_vec(),
             });
         }
         let axis = resolved as usize;

@@ -77,8 +77,8 @@ pub fn run(args: CompareArgs) -> Result<()> {
                     100.0 * m.map,
                     result.seconds
                 );
-                row.acc.push(m.accuracy as f64);
-                row.map.push(m.map as f64);
+                row.acc.push(m.accuracy);
+                row.map.push(m.map);
                 if let Some(w) = result.test.mean_weights {
                     row.weights.push(w);
                 }

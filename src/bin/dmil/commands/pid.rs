@@ -46,10 +46,7 @@ pub fn run(args: PidArgs) -> Result<()> {
             let exact = pooled_mixture(&tables)?;
             out.insert("bits".into(), json!(exact.bits));
             out.insert("percent".into(), percent_json(&exact.percent));
-            rows.push((
-                "exact PID of the true distribution".into(),
-                exact.percent.clone(),
-            ));
+            rows.push(("exact PID of the true distribution".into(), exact.percent));
             if tables.len() > 1 {
                 let truth = paper_truth(&tables)?;
                 out.insert(
@@ -75,7 +72,7 @@ pub fn run(args: PidArgs) -> Result<()> {
     );
     rows.push((
         format!("clustering estimate ({} clusters)", args.clusters),
-        estimate.percent.clone(),
+        estimate.percent,
     ));
 
     if !args.no_train {

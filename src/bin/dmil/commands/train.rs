@@ -85,9 +85,9 @@ fn print_summary(kind: ModelKind, data: &str, result: &RunResult, selection: Sel
     if selection == Selection::Test {
         println!("selection: best epoch read on the TEST split (optimistic, the paper's protocol)");
     }
-    println!("  test accuracy  {:>6} %", pct(m.accuracy as f64));
-    println!("  test mAP       {:>6} %", pct(m.map as f64));
-    println!("  macro-F1       {:>6} %", pct(m.macro_f1 as f64));
+    println!("  test accuracy  {:>6} %", pct(m.accuracy));
+    println!("  test mAP       {:>6} %", pct(m.map));
+    println!("  macro-F1       {:>6} %", pct(m.macro_f1));
     println!(
         "  ROC AUC        {:>6} %",
         m.roc_auc.map_or("n/a".into(), pct)
