@@ -106,10 +106,18 @@ fn fit_stage(
             let loss = model.loss(&inputs, &labels, stage)?;
             check_finite(&loss, stage, epoch, step + 1)?;
             loss.total.backward()?;
+            let at = |e: Error| match e {
+                Error::NonFinite(what) => Error::NonFinite(format!(
+                    "stage {}, epoch {epoch}, step {}: {what}",
+                    stage.label(),
+                    step + 1
+                )),
+                other => other,
+            };
             if config.clip_norm > 0.0 {
-                clip_grad_norm(&params, config.clip_norm)?;
+                clip_grad_norm(&params, config.clip_norm).map_err(at)?;
             }
-            optimizer.step()?;
+            optimizer.step().map_err(at)?;
             optimizer.zero_grad();
             let value = loss.total.item();
             total += value;

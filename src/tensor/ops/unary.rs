@@ -72,9 +72,11 @@ impl<T: Element> Tensor<T> {
         self.unary(OpKind::Abs, T::abs, |x, _| sign(x))
     }
 
-    /// `max(x, 0)`; `d/dx = 1` for `x > 0`, else 0 (including at 0).
+    /// `max(x, 0)`; `d/dx = 1` for `x > 0`, else 0 (including at 0). NaN stays NaN, so a bad
+    /// input is not silently hidden.
     pub fn relu(&self) -> Tensor<T> {
-        self.unary(OpKind::Relu, |x| x.max(T::ZERO), |x, _| step(x))
+        let relu = |x: T| if x < T::ZERO { T::ZERO } else { x };
+        self.unary(OpKind::Relu, relu, |x, _| step(x))
     }
 
     /// The logistic function `1 / (1 + e^-x)`, evaluated without overflow for any `x`;
