@@ -29,3 +29,8 @@ pub mod cuda;
 
 pub use error::{Error, Result};
 pub use tensor::{Element, Shape, Tensor};
+
+/// The README's Rust example, compiled and run as a doctest so it cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

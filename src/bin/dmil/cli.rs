@@ -35,8 +35,8 @@ pub enum Command {
 #[derive(Args, Debug, Clone)]
 pub struct DataArgs {
     /// A folder in the MOGONET layout, or `synthetic:NAME` (xor, and+xor, copy, unique,
-    /// redundant, mix:r=0.75,u1=0.25, ...). Default: the built-in `synthetic:and+xor`.
-    #[arg(long, default_value = "synthetic:and+xor")]
+    /// redundant, mix:r=0.75,u1=0.25, ...). Default: the built-in `synthetic:xor`.
+    #[arg(long, default_value_t = format!("synthetic:{}", dmil::data::synthetic::DEFAULT_SPEC))]
     pub data: String,
     /// Modalities to use, numbered from 1 (for example `1,2`). Default: all.
     #[arg(long, value_delimiter = ',')]
