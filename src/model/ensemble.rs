@@ -84,14 +84,6 @@ impl MultimodalModel for Ensemble {
         &self.config
     }
 
-    fn stages(&self) -> &'static [Stage] {
-        &[Stage::Supervised]
-    }
-
-    fn enter_stage(&self, _: Stage) {
-        self.freeze(false);
-    }
-
     fn loss(&self, inputs: &[Tensor<f32>], labels: &[usize], _: Stage) -> Result<Loss> {
         let logits = self.unimodal_logits(inputs)?;
         let terms = logits

@@ -79,14 +79,6 @@ impl MultimodalModel for Joint {
         &self.config
     }
 
-    fn stages(&self) -> &'static [Stage] {
-        &[Stage::Supervised]
-    }
-
-    fn enter_stage(&self, _: Stage) {
-        self.freeze(false);
-    }
-
     fn loss(&self, inputs: &[Tensor<f32>], labels: &[usize], _: Stage) -> Result<Loss> {
         let mut loss = Loss::new();
         loss.push(

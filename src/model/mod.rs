@@ -139,12 +139,17 @@ pub trait MultimodalModel: Module {
     /// The configuration it was built from (saved with checkpoints).
     fn config(&self) -> &ModelConfig;
 
-    /// The stages it trains in, in order.
-    fn stages(&self) -> &'static [Stage];
+    /// The stages it trains in, in order; one supervised stage unless a model says otherwise.
+    fn stages(&self) -> &'static [Stage] {
+        &[Stage::Supervised]
+    }
 
     /// Freezes and unfreezes parameters for `stage` and puts the trainable parts in training
-    /// mode.
-    fn enter_stage(&self, stage: Stage);
+    /// mode. By default everything trains in every stage.
+    fn enter_stage(&self, stage: Stage) {
+        let _ = stage;
+        self.freeze(false);
+    }
 
     /// The training loss of one batch in `stage` (training-mode forward: samples, dropout).
     ///

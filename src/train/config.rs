@@ -27,6 +27,26 @@ pub enum Selection {
     Test,
 }
 
+/// What makes one epoch better than another on the selection split.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SelectionMetric {
+    /// Accuracy first; mAP breaks ties (accuracy moves in steps of one sample).
+    Accuracy,
+    /// Accuracy plus mAP: smoother than accuracy alone on small splits.
+    AccuracyPlusMap,
+}
+
+impl SelectionMetric {
+    /// The score to maximise.
+    pub fn score(self, accuracy: f64, map: f64) -> f64 {
+        match self {
+            SelectionMetric::Accuracy => accuracy + 1e-3 * map,
+            SelectionMetric::AccuracyPlusMap => accuracy + map,
+        }
+    }
+}
+
 /// Epochs and learning rate of one stage.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StagePlan {
@@ -57,6 +77,8 @@ pub struct TrainConfig {
     pub batch_size: usize,
     /// Where the best epoch of each stage is chosen.
     pub selection: Selection,
+    /// How the best epoch is recognised.
+    pub selection_metric: SelectionMetric,
     /// Fraction of the training data held out for validation (with `Selection::Validation`).
     pub validation_fraction: f64,
     /// Gradients are rescaled to at most this global norm (0 turns clipping off).
@@ -87,6 +109,7 @@ impl Default for TrainConfig {
             momentum: 0.9,
             batch_size: 64,
             selection: Selection::Validation,
+            selection_metric: SelectionMetric::AccuracyPlusMap,
             validation_fraction: 0.2,
             clip_norm: 5.0,
         }

@@ -9,7 +9,7 @@ mod snapshot;
 mod tensor_data;
 mod trainer;
 
-pub use config::{OptimizerKind, Selection, StagePlan, TrainConfig};
+pub use config::{OptimizerKind, Selection, SelectionMetric, StagePlan, TrainConfig};
 pub use evaluate::{evaluate, Evaluation, InteractionWeights};
 pub use experiment::{prepare, run, DataSource, PreparedData, RunResult};
 pub use metrics::Metrics;

@@ -23,7 +23,7 @@ pub struct StageReport {
     pub stage: Stage,
     /// The epoch (from 1) whose parameters were kept.
     pub best_epoch: usize,
-    /// Its selection score: accuracy plus mAP on the selection split.
+    /// Its selection score on the selection split.
     pub best_score: f64,
     /// Every epoch.
     pub epochs: Vec<EpochSummary>,
@@ -36,9 +36,8 @@ pub struct FitReport {
     pub stages: Vec<StageReport>,
 }
 
-/// Trains `model` on `train`, choosing the best epoch of each stage on `select` by accuracy
-/// plus mAP (the sum is less coarse than accuracy alone on small splits; a later epoch must
-/// beat the best strictly). Batches are shuffled with `seed + epoch`.
+/// Trains `model` on `train`, choosing the best epoch of each stage on `select` by
+/// `config.selection_metric` (a later epoch must beat the best strictly). Batches are shuffled with `seed + epoch`.
 ///
 /// # Errors
 /// [`Error::Config`] for an unusable configuration or empty data; [`Error::NonFinite`] naming
@@ -125,7 +124,8 @@ fn fit_stage(
         }
 
         let evaluation = evaluate(model, select, config.batch_size)?;
-        let score = evaluation.metrics.accuracy + evaluation.metrics.map;
+        let score =
+            (config.selection_metric).score(evaluation.metrics.accuracy, evaluation.metrics.map);
         let improved = score > best_score;
         if improved {
             (best_score, best_epoch) = (score, epoch);

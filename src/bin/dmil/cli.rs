@@ -63,6 +63,15 @@ pub enum Device {
     Cuda,
 }
 
+/// Selection metric.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SelectBy {
+    /// Accuracy, mAP breaking ties.
+    Acc,
+    /// Accuracy plus mAP.
+    AccMap,
+}
+
 /// Optimizer choice.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OptimizerArg {
@@ -78,6 +87,9 @@ pub struct FitArgs {
     /// Pick the best epoch of each stage on this split.
     #[arg(long, value_enum, default_value_t = SelectOn::Validation)]
     pub select_on: SelectOn,
+    /// What picks the best epoch: accuracy (mAP breaks ties) or accuracy plus mAP.
+    #[arg(long, value_enum)]
+    pub select_by: Option<SelectBy>,
     /// The optimizer.
     #[arg(long, value_enum)]
     pub optimizer: Option<OptimizerArg>,

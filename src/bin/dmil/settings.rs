@@ -1,10 +1,10 @@
 //! Turning command-line settings into the library's configurations.
 
 use dmil::model::ModelConfig;
-use dmil::train::{OptimizerKind, Selection, TrainConfig};
+use dmil::train::{OptimizerKind, Selection, SelectionMetric, TrainConfig};
 use dmil::{Error, Result};
 
-use crate::cli::{FitArgs, OptimizerArg, SelectOn};
+use crate::cli::{FitArgs, OptimizerArg, SelectBy, SelectOn};
 
 /// The training configuration `args` ask for, on top of the defaults.
 ///
@@ -27,6 +27,12 @@ pub fn train_config(args: &FitArgs, selection: SelectOn) -> Result<TrainConfig> 
         config.optimizer = match kind {
             OptimizerArg::Sgd => OptimizerKind::Sgd,
             OptimizerArg::Adam => OptimizerKind::Adam,
+        };
+    }
+    if let Some(by) = args.select_by {
+        config.selection_metric = match by {
+            SelectBy::Acc => SelectionMetric::Accuracy,
+            SelectBy::AccMap => SelectionMetric::AccuracyPlusMap,
         };
     }
     if let Some(batch) = args.batch_size {
