@@ -21,7 +21,7 @@ use crate::tensor::Tensor;
 pub struct StageReport {
     /// The stage.
     pub stage: Stage,
-    /// The epoch (from 1) whose parameters were kept.
+    /// The epoch (from 1; 0 for the stage's starting point) whose parameters were kept.
     pub best_epoch: usize,
     /// Its selection score on the selection split.
     pub best_score: f64,
@@ -89,8 +89,16 @@ fn fit_stage(
 
     let steps = train.len().div_ceil(config.batch_size);
     observer.stage_started(stage, plan.epochs, steps);
+    // The stage's starting point is a candidate too (epoch 0), so a stage never ends worse on
+    // the selection split than it began.
     let mut best = Snapshot::take(model);
-    let (mut best_epoch, mut best_score) = (0, f64::NEG_INFINITY);
+    let start = evaluate(model, select, config.batch_size)?;
+    let (mut best_epoch, mut best_score) = (
+        0,
+        config
+            .selection_metric
+            .score(start.metrics.accuracy, start.metrics.map),
+    );
     let mut history = Vec::with_capacity(plan.epochs);
 
     for epoch in 1..=plan.epochs {

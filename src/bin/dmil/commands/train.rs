@@ -33,6 +33,10 @@ pub fn run(args: TrainArgs) -> Result<()> {
 
     let summary = summary_json(kind, &source.name(), args.seed, &result, config.selection);
     if let Some(out) = &args.out {
+        std::fs::create_dir_all(out).map_err(|source| dmil::Error::Io {
+            path: out.clone(),
+            source,
+        })?;
         save(
             &out.join("model.safetensors"),
             &result,

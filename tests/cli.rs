@@ -1,0 +1,135 @@
+//! The `dmil` program end to end: JSON on stdout, exit status 1 with a located message on bad
+//! input, checkpoints that `eval` and `predict` can use, and results that a failed run leaves
+//! alone.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn dmil(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_dmil"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+fn stdout_json(output: &Output) -> serde_json::Value {
+    assert!(
+        output.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("stdout is one JSON object")
+}
+
+/// Exit status 1, a message naming `needle`, and no panic.
+fn assert_user_error(output: &Output, needle: &str) {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "stderr: {stderr}");
+    assert!(stderr.contains(needle), "expected {needle:?} in: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+const QUICK: [&str; 4] = ["--epochs", "3,3,2", "--seed", "1"];
+
+#[test]
+fn train_json_has_the_contracted_keys() {
+    let mut args = vec!["train", "--data", "synthetic:and", "--json"];
+    args.extend(QUICK);
+    let json = stdout_json(&dmil(&args));
+    assert_eq!(json["model"], "dmil");
+    assert_eq!(json["data"], "synthetic:and");
+    assert!(json["test"]["acc"].as_f64().unwrap() > 0.5);
+    assert!(json["test"]["map"].is_number());
+    assert_eq!(json["weights"]["uniqueness"].as_array().unwrap().len(), 2);
+    assert!(json["seconds"].is_number());
+}
+
+#[test]
+fn checkpoints_serve_eval_and_predict_and_survive_a_failed_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("xor");
+    let run = dir.path().join("run");
+    let (data_s, run_s) = (data.to_str().unwrap(), run.to_str().unwrap());
+
+    assert!(
+        dmil(&["synth", "xor", "--out", data_s, "--train", "300", "--test", "100"])
+            .status
+            .success()
+    );
+    let mut args = vec!["train", "--data", data_s, "--out", run_s, "--json"];
+    args.extend(QUICK);
+    let trained = stdout_json(&dmil(&args));
+
+    let checkpoint = run.join("model.safetensors");
+    let evaluated = stdout_json(&dmil(&[
+        "eval",
+        "--checkpoint",
+        checkpoint.to_str().unwrap(),
+        "--data",
+        data_s,
+        "--json",
+    ]));
+    assert_eq!(evaluated["test"]["acc"], trained["test"]["acc"]);
+
+    let predicted = stdout_json(&dmil(&[
+        "predict",
+        "--checkpoint",
+        checkpoint.to_str().unwrap(),
+        "--data",
+        data_s,
+        "--format",
+        "json",
+    ]));
+    let rows = predicted["predictions"].as_array().unwrap();
+    assert_eq!(rows.len(), 100);
+    assert_eq!(rows[0]["probabilities"].as_array().unwrap().len(), 2);
+    assert_eq!(rows[0]["weights"].as_array().unwrap().len(), 4);
+
+    // A failing run with the same --out leaves the earlier results as they were.
+    let before = std::fs::read(run.join("metrics.json")).unwrap();
+    let failed = dmil(&["train", "--data", "/no/such/folder", "--out", run_s]);
+    assert_user_error(&failed, "/no/such/folder");
+    assert_eq!(std::fs::read(run.join("metrics.json")).unwrap(), before);
+    assert!(checkpoint.exists());
+}
+
+#[test]
+fn bad_input_is_a_located_error_with_exit_status_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("d");
+    let data_s = data.to_str().unwrap();
+    assert!(
+        dmil(&["synth", "and", "--out", data_s, "--train", "50", "--test", "20"])
+            .status
+            .success()
+    );
+    let labels = data.join("labels_tr.csv");
+    let text = std::fs::read_to_string(&labels).unwrap();
+    std::fs::write(&labels, text.replacen('\n', "\n2.5\n", 1)).unwrap();
+
+    assert_user_error(&dmil(&["train", "--data", data_s]), "labels_tr.csv");
+    assert_user_error(&dmil(&["train", "--data", "synthetic:nope"]), "nope");
+    assert_user_error(&dmil(&["train", "--device", "cuda"]), "cuda");
+    assert_user_error(&dmil(&["train", "--model", "transformer"]), "transformer");
+    assert_user_error(&dmil(&["train", "--epochs", "1,2"]), "--epochs");
+    assert_user_error(&dmil(&["train", "--modalities", "1"]), "modalities");
+}
+
+#[test]
+fn pid_of_a_table_prints_its_exact_decomposition() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = dir.path().join("xor.json");
+    std::fs::write(&table, "[[[0.25,0],[0,0.25]],[[0,0.25],[0.25,0]]]").unwrap();
+    let json = stdout_json(&dmil(&[
+        "pid",
+        "--table",
+        table.to_str().unwrap(),
+        "--json",
+    ]));
+    assert!((json["bits"]["synergy"].as_f64().unwrap() - 1.0).abs() < 1e-4);
+    assert!((json["percent"]["synergy"].as_f64().unwrap() - 100.0).abs() < 1e-2);
+
+    std::fs::write(&table, "[[[0.5,-0.1]]]").unwrap();
+    assert_user_error(&dmil(&["pid", "--table", table.to_str().unwrap()]), "");
+    assert!(Path::new(&table).exists());
+}
