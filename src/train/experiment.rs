@@ -64,6 +64,17 @@ impl DataSource {
                 }
             }
             DataSource::Dir(dir) => {
+                if !dir.is_dir() {
+                    let hint = dir
+                        .to_str()
+                        .filter(|name| SyntheticSpec::parse(name).is_ok())
+                        .map(|name| format!("; for the built-in dataset write synthetic:{name}"))
+                        .unwrap_or_default();
+                    return Err(Error::Config(format!(
+                        "{}: no such folder{hint}",
+                        dir.display()
+                    )));
+                }
                 let all;
                 let which = match modalities {
                     Some(which) => which,

@@ -162,13 +162,25 @@ pub struct CompareArgs {
     pub fit: FitArgs,
 }
 
+/// The data of `eval` and `predict`: by default the dataset and modalities the checkpoint
+/// was trained on.
+#[derive(Args, Debug, Clone)]
+pub struct CheckpointDataArgs {
+    /// A folder in the MOGONET layout, or `synthetic:NAME`. Default: the checkpoint's.
+    #[arg(long)]
+    pub data: Option<String>,
+    /// Modalities, numbered from 1. Default: the checkpoint's; others are refused.
+    #[arg(long, value_delimiter = ',')]
+    pub modalities: Option<Vec<usize>>,
+}
+
 #[derive(Args, Debug)]
 pub struct EvalArgs {
     /// A checkpoint written by `dmil train --out`.
     #[arg(long)]
     pub checkpoint: PathBuf,
     #[command(flatten)]
-    pub data: DataArgs,
+    pub data: CheckpointDataArgs,
     /// Print one JSON object on stdout and nothing else there.
     #[arg(long)]
     pub json: bool,
@@ -189,7 +201,7 @@ pub struct PredictArgs {
     #[arg(long)]
     pub checkpoint: PathBuf,
     #[command(flatten)]
-    pub data: DataArgs,
+    pub data: CheckpointDataArgs,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Csv)]
     pub format: Format,

@@ -21,7 +21,15 @@ use cli::{Cli, Command};
 static ALLOCATOR: alloc::Counting = alloc::Counting;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // Help and version requests succeed; a usage error is one the user can fix.
+            let code = if e.use_stderr() { 1 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
     let result = match cli.command {
         Command::Train(args) => commands::train::run(args),
         Command::Compare(args) => commands::compare::run(args),

@@ -44,6 +44,9 @@ pub fn train_config(args: &FitArgs, selection: SelectOn) -> Result<TrainConfig> 
                 "--epochs takes three values E1,E2,E3, got {epochs:?}"
             )));
         };
+        if e1 + e2 + e3 == 0 {
+            return Err(Error::Config("--epochs 0,0,0 would train nothing".into()));
+        }
         config.decompose.epochs = e1;
         config.interact.epochs = e2;
         config.finetune.epochs = e3;

@@ -11,7 +11,7 @@ use dmil::nn::{load_checkpoint, read_checkpoint_metadata, save_checkpoint};
 use dmil::train::{evaluate, DataSource, PreparedData, RunResult, TensorData};
 use dmil::{Error, Result};
 
-use crate::cli::{EvalArgs, Format, PredictArgs, TrainArgs};
+use crate::cli::{CheckpointDataArgs, EvalArgs, Format, PredictArgs, TrainArgs};
 use crate::output::{pct, print_json};
 
 /// Saves the trained model with what `eval` and `predict` need to use it on new data: its
@@ -40,6 +40,10 @@ struct Loaded {
     model: Box<dyn MultimodalModel>,
     standardizer: Standardizer,
     seed: u64,
+    /// The data it was trained on.
+    data: String,
+    /// The modalities it was trained on (`None`: all of the data's).
+    modalities: Option<Vec<usize>>,
 }
 
 /// Rebuilds the model a checkpoint describes and loads its values.
@@ -63,61 +67,73 @@ fn load(path: &Path) -> Result<Loaded> {
         }
     };
     let seed = metadata["seed"].as_u64().unwrap_or(0);
+    let data = metadata["data"].as_str().unwrap_or_default().to_string();
+    let modalities = serde_json::from_value(metadata["modalities"].clone()).unwrap_or(None);
     let model = model::build(&config, seed)?;
     load_checkpoint(path, model.as_ref())?;
     Ok(Loaded {
         model,
         standardizer,
         seed,
+        data,
+        modalities,
     })
 }
 
-/// The test split of `--data`, standardised as the checkpoint's training data was.
-fn test_data(loaded: &Loaded, data: &str, modalities: Option<&[usize]>) -> Result<TensorData> {
-    let splits = super::source(data).load(modalities, loaded.seed)?;
+/// The test split of the chosen data (by default the checkpoint's), standardised as the
+/// checkpoint's training data was.
+fn test_data(loaded: &Loaded, args: &CheckpointDataArgs) -> Result<(String, TensorData)> {
+    if args.modalities.is_some() && args.modalities != loaded.modalities {
+        return Err(Error::Config(format!(
+            "the checkpoint was trained on modalities {}; --modalities {:?} would feed it \
+             other features",
+            loaded.modalities.as_ref().map_or("(all)".into(), |m| format!("{m:?}")),
+            args.modalities.as_deref().unwrap_or_default()
+        )));
+    }
+    let data = args.data.clone().unwrap_or_else(|| loaded.data.clone());
+    let splits = super::source(&data).load(loaded.modalities.as_deref(), loaded.seed)?;
     let mut test = splits.test;
-    loaded.standardizer.apply(&mut test)?;
     let widths = test.modality_widths();
     if widths != loaded.model.config().input_widths {
         return Err(Error::Config(format!(
-            "the checkpoint expects modality widths {:?}, the data has {widths:?}",
+            "the checkpoint expects modality widths {:?}, the data {data} has {widths:?}",
             loaded.model.config().input_widths
         )));
     }
-    TensorData::from_dataset(&test)
+    loaded.standardizer.apply(&mut test)?;
+    Ok((data, TensorData::from_dataset(&test)?))
 }
 
 /// Runs `dmil eval`.
 pub fn eval(args: EvalArgs) -> Result<()> {
     let loaded = load(&args.checkpoint)?;
-    let test = test_data(&loaded, &args.data.data, args.data.modalities.as_deref())?;
+    let (data, test) = test_data(&loaded, &args.data)?;
     let evaluation = evaluate(loaded.model.as_ref(), &test, 256)?;
     let m = &evaluation.metrics;
     if args.json {
         print_json(&json!({
             "checkpoint": args.checkpoint.display().to_string(),
-            "data": args.data.data,
+            "data": data,
             "model": loaded.model.kind(),
             "test": {"acc": m.accuracy, "map": m.map, "macro_f1": m.macro_f1, "roc_auc": m.roc_auc},
             "weights": evaluation.interaction_weights(),
         }));
         return Ok(());
     }
-    println!(
-        "{} on {} ({} test samples)",
-        loaded.model.kind(),
-        args.data.data,
-        test.len()
-    );
+    println!("{} on {data} ({} test samples)", loaded.model.kind(), test.len());
     println!(
         "  accuracy {} %   mAP {} %",
-        pct(m.accuracy as f64),
-        pct(m.map as f64)
+        pct(m.accuracy),
+        pct(m.map)
     );
     if let Some(w) = evaluation.interaction_weights() {
+        let unique: Vec<String> = w.uniqueness.iter().map(|u| format!("{u:.4}")).collect();
         println!(
-            "  weights: redundancy {:.4}  uniqueness {:?}  synergy {:.4}",
-            w.redundancy, w.uniqueness, w.synergy
+            "  weights: redundancy {:.4}  uniqueness {}  synergy {:.4}",
+            w.redundancy,
+            unique.join(" "),
+            w.synergy
         );
     }
     Ok(())
@@ -126,7 +142,7 @@ pub fn eval(args: EvalArgs) -> Result<()> {
 /// Runs `dmil predict`.
 pub fn predict(args: PredictArgs) -> Result<()> {
     let loaded = load(&args.checkpoint)?;
-    let test = test_data(&loaded, &args.data.data, args.data.modalities.as_deref())?;
+    let (_, test) = test_data(&loaded, &args.data)?;
     let evaluation = evaluate(loaded.model.as_ref(), &test, 256)?;
     let classes = loaded.model.config().num_classes;
     let components = loaded.model.component_names();

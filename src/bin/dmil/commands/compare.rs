@@ -7,7 +7,7 @@ use std::time::Instant;
 use serde_json::{json, Value};
 
 use dmil::model::ModelKind;
-use dmil::train::{prepare, run as run_experiment, Selection};
+use dmil::train::{prepare, run as run_experiment, InteractionWeights, Selection};
 use dmil::Result;
 
 use crate::cli::{CompareArgs, SelectOn};
@@ -36,6 +36,9 @@ struct Row {
 
 /// Runs `dmil compare`.
 pub fn run(args: CompareArgs) -> Result<()> {
+    if args.seeds == 0 {
+        return Err(dmil::Error::Config("--seeds must be at least 1".into()));
+    }
     let kinds = args
         .models
         .iter()
@@ -72,7 +75,8 @@ pub fn run(args: CompareArgs) -> Result<()> {
                     run_experiment(row.kind, &data, &customize, &config, seed, &mut progress)?;
                 let m = &result.test.metrics;
                 eprintln!(
-                    "{label}: test acc {:.2} %  mAP {:.2} %  ({:.1} s)",
+                    "{label} ({}): test acc {:.2} %  mAP {:.2} %  ({:.1} s)",
+                    protocol_name(config.selection),
                     100.0 * m.accuracy,
                     100.0 * m.map,
                     result.seconds
@@ -99,6 +103,14 @@ pub fn run(args: CompareArgs) -> Result<()> {
     Ok(())
 }
 
+/// A short name of the protocol for progress lines.
+fn protocol_name(selection: Selection) -> &'static str {
+    match selection {
+        Selection::Validation => "validation",
+        Selection::Test => "test, optimistic",
+    }
+}
+
 /// The protocol's label, saying plainly when it is optimistic.
 fn protocol_label(selection: Selection) -> &'static str {
     match selection {
@@ -111,7 +123,8 @@ fn protocol_label(selection: Selection) -> &'static str {
 
 fn print_table(data: &str, seeds: usize, selection: Selection, rows: &[Row]) {
     println!();
-    println!("{data}, {seeds} seeds; {}", protocol_label(selection));
+    let plural = if seeds == 1 { "" } else { "s" };
+    println!("{data}, {seeds} seed{plural}; {}", protocol_label(selection));
     println!("{:<10} {:>16} {:>16}", "model", "accuracy %", "mAP %");
     for row in rows {
         let (am, asd) = mean_std(&row.acc);
@@ -156,8 +169,13 @@ fn tables_json(data: &str, seeds: usize, tables: &[(Selection, Vec<Row>)], secon
                 .map(|r| {
                     let (am, asd) = mean_std(&r.acc);
                     let (mm, msd) = mean_std(&r.map);
+                    let weights: Vec<_> = r
+                        .weights
+                        .iter()
+                        .map(|w| InteractionWeights::from_ordered(w))
+                        .collect();
                     json!({"model": r.kind, "acc_mean": am, "acc_std": asd, "map_mean": mm,
-                           "map_std": msd, "acc": r.acc, "map": r.map, "weights": r.weights})
+                           "map_std": msd, "acc": r.acc, "map": r.map, "weights": weights})
                 })
                 .collect();
             json!({"selection": selection, "optimistic": *selection == Selection::Test,

@@ -100,7 +100,7 @@ fn print_summary(kind: ModelKind, data: &str, result: &RunResult, selection: Sel
         println!("  interaction weights (mean gate weight on the test split):");
         println!("    redundancy    {:.4}", w.redundancy);
         for (i, u) in w.uniqueness.iter().enumerate() {
-            println!("    uniqueness_{} {u:.4}", i + 1);
+            println!("    {:<13} {u:.4}", format!("uniqueness_{}", i + 1));
         }
         println!("    synergy       {:.4}", w.synergy);
     }
