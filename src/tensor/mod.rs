@@ -13,6 +13,7 @@
 //! anything fed by user data uses `try_`. Operations that cannot fail have one form.
 
 mod create;
+mod denormals;
 mod element;
 pub(crate) mod kernels;
 mod layout;
@@ -23,6 +24,7 @@ mod storage;
 use std::fmt;
 use std::sync::Arc;
 
+pub use denormals::{flushes_denormals, set_flush_denormals};
 pub use element::{DType, Element};
 pub use layout::Layout;
 pub use ops::OpKind;
