@@ -106,6 +106,23 @@ pub(crate) fn map<T: Element>(x: &Tensor<T>, f: impl Fn(T) -> T + Sync) -> Tenso
     Tensor::from_contiguous(out, x.shape().clone())
 }
 
+/// Applies a slice kernel (`T::exp_slice`, `T::sigmoid_slice`) to every element of `x`,
+/// copying a strided view to a contiguous buffer first.
+pub(crate) fn map_slices<T: Element>(x: &Tensor<T>, f: fn(&[T], &mut [T])) -> Tensor<T> {
+    let mut out = vec![T::ZERO; x.numel()];
+    {
+        let data = x.storage().read();
+        match x.layout().contiguous_range() {
+            Some(range) => f(&data[range], &mut out),
+            None => {
+                drop(data);
+                f(&gather(x), &mut out);
+            }
+        }
+    }
+    Tensor::from_contiguous(out, x.shape().clone())
+}
+
 /// `f` over a flat slice, in parallel chunks when the slice is large.
 fn map_slice<T: Element>(src: &[T], f: impl Fn(T) -> T + Sync) -> Vec<T> {
     #[cfg(feature = "rayon")]

@@ -252,7 +252,7 @@ pub(crate) fn walk_rows<const K: usize>(
     offsets: [usize; K],
     mut visit: impl FnMut([usize; K], usize, [usize; K]),
 ) {
-    if shape.iter().any(|&d| d == 0) {
+    if shape.contains(&0) {
         return;
     }
     if shape.is_empty() {

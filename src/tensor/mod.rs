@@ -19,6 +19,7 @@ pub(crate) mod kernels;
 mod layout;
 pub mod ops;
 mod shape;
+pub mod simd;
 mod storage;
 
 use std::fmt;
