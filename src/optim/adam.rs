@@ -159,18 +159,16 @@ impl Optimizer for Adam {
                 let step_size = (f64::from(lr) / correction1) as f32;
                 let root_correction2 = correction2.sqrt() as f32;
 
-                let lanes = p
-                    .iter_mut()
-                    .zip(grad)
-                    .zip(moments.mean.iter_mut())
-                    .zip(moments.square.iter_mut());
-                for (((p, &g), m), v) in lanes {
-                    let g = g + l2 * *p;
-                    *p *= shrink;
-                    *m = beta1 * *m + (1.0 - beta1) * g;
-                    *v = beta2 * *v + (1.0 - beta2) * g * g;
-                    *p -= step_size * *m / (v.sqrt() / root_correction2 + eps);
-                }
+                let rule = Rule {
+                    l2,
+                    shrink,
+                    beta1,
+                    beta2,
+                    eps,
+                    step_size,
+                    root_correction2,
+                };
+                update(&rule, p, grad, &mut moments.mean, &mut moments.square);
             })?;
         }
         Ok(())
@@ -186,5 +184,51 @@ impl Optimizer for Adam {
 
     fn set_learning_rate(&mut self, lr: f32) {
         self.config.lr = lr;
+    }
+}
+
+/// The per-step constants of one parameter's update.
+struct Rule {
+    l2: f32,
+    shrink: f32,
+    beta1: f32,
+    beta2: f32,
+    eps: f32,
+    step_size: f32,
+    root_correction2: f32,
+}
+
+/// Applies `rule` to every element, with AVX2 when the processor has it (eight lanes instead
+/// of SSE2's four; the same operations in the same order, so the results are identical).
+fn update(rule: &Rule, p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") {
+        // SAFETY: the processor supports AVX2, checked just above.
+        unsafe { update_avx2(rule, p, g, m, v) };
+        return;
+    }
+    update_lanes(rule, p, g, m, v);
+}
+
+/// [`update_lanes`] compiled for AVX2.
+///
+/// # Safety
+/// The processor must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn update_avx2(rule: &Rule, p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]) {
+    update_lanes(rule, p, g, m, v);
+}
+
+/// The element loop of Adam, in a form the compiler vectorises.
+#[inline(always)]
+fn update_lanes(rule: &Rule, p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]) {
+    let lanes = p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut());
+    for (((p, &g), m), v) in lanes {
+        let g = g + rule.l2 * *p;
+        *p *= rule.shrink;
+        *m = rule.beta1 * *m + (1.0 - rule.beta1) * g;
+        *v = rule.beta2 * *v + (1.0 - rule.beta2) * g * g;
+        *p -= rule.step_size * *m / (v.sqrt() / rule.root_correction2 + rule.eps);
     }
 }

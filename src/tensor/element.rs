@@ -112,6 +112,13 @@ pub trait Element:
         c_strides: [isize; 2],
     );
 
+    /// `dst[i] = e^src[i]` over two slices of one length; vectorised for `f32` (see
+    /// [`crate::tensor::simd`]).
+    fn exp_slice(src: &[Self], dst: &mut [Self]);
+
+    /// `dst[i] = sigmoid(src[i])` over two slices of one length; vectorised for `f32`.
+    fn sigmoid_slice(src: &[Self], dst: &mut [Self]);
+
     /// Runs `f` on this thread's tape for this element type.
     fn with_tape<R>(f: impl FnOnce(&mut Tape<Self>) -> R) -> R;
 }
@@ -122,7 +129,7 @@ thread_local! {
 }
 
 macro_rules! impl_element {
-    ($t:ty, $dtype:expr, $gemm:path, $tape:ident) => {
+    ($t:ty, $dtype:expr, $gemm:path, $tape:ident, $exp:path, $sigmoid:path) => {
         impl Element for $t {
             const DTYPE: DType = $dtype;
             const ZERO: Self = 0.0;
@@ -213,6 +220,14 @@ macro_rules! impl_element {
                 }
             }
 
+            fn exp_slice(src: &[Self], dst: &mut [Self]) {
+                $exp(src, dst)
+            }
+
+            fn sigmoid_slice(src: &[Self], dst: &mut [Self]) {
+                $sigmoid(src, dst)
+            }
+
             fn with_tape<R>(f: impl FnOnce(&mut Tape<Self>) -> R) -> R {
                 $tape.with(|tape| f(&mut tape.borrow_mut()))
             }
@@ -220,5 +235,31 @@ macro_rules! impl_element {
     };
 }
 
-impl_element!(f32, DType::F32, matrixmultiply::sgemm, TAPE_F32);
-impl_element!(f64, DType::F64, matrixmultiply::dgemm, TAPE_F64);
+impl_element!(
+    f32,
+    DType::F32,
+    matrixmultiply::sgemm,
+    TAPE_F32,
+    super::simd::exp,
+    super::simd::sigmoid
+);
+impl_element!(
+    f64,
+    DType::F64,
+    matrixmultiply::dgemm,
+    TAPE_F64,
+    exp_scalar,
+    sigmoid_scalar
+);
+
+/// `dst[i] = e^src[i]`, one element at a time.
+fn exp_scalar<T: Element>(src: &[T], dst: &mut [T]) {
+    dst.iter_mut().zip(src).for_each(|(d, &x)| *d = x.exp());
+}
+
+/// `dst[i] = sigmoid(src[i])`, one element at a time.
+fn sigmoid_scalar<T: Element>(src: &[T], dst: &mut [T]) {
+    dst.iter_mut()
+        .zip(src)
+        .for_each(|(d, &x)| *d = super::ops::sigmoid(x));
+}

@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use super::layout::walk;
+use super::layout::{walk, walk_rows};
 use super::{Element, Layout, Shape, Tensor};
 use crate::error::Result;
 
@@ -28,13 +28,49 @@ pub(crate) fn gather<T: Element>(x: &Tensor<T>) -> Vec<T> {
         return data[range].to_vec();
     }
     let mut out = Vec::with_capacity(x.numel());
-    walk(
+    walk_rows(
         layout.shape(),
         [layout.strides()],
         [layout.offset()],
-        |[i]| out.push(data[i]),
+        |[i], len, [step]| match step {
+            1 => out.extend_from_slice(&data[i..i + len]),
+            _ => out.extend((0..len).map(|t| data[i + t * step])),
+        },
     );
     out
+}
+
+/// Copies the view `src` of `data` into the view `dst` of `out`; the two views share a shape.
+pub(crate) fn copy_into<T: Element>(data: &[T], src: &Layout, out: &mut [T], dst: &Layout) {
+    walk_rows(
+        src.shape(),
+        [src.strides(), dst.strides()],
+        [src.offset(), dst.offset()],
+        |[i, o], len, steps| match steps {
+            [1, 1] => out[o..o + len].copy_from_slice(&data[i..i + len]),
+            [si, so] => (0..len).for_each(|t| out[o + t * so] = data[i + t * si]),
+        },
+    );
+}
+
+/// Sum of a slice in eight independent lanes, so that the compiler vectorises it (a plain
+/// `iter().sum()` must keep IEEE left-to-right order and cannot). The order of additions, and
+/// so the rounding, therefore differs from a sequential sum.
+pub(crate) fn sum_slice<T: Element>(xs: &[T]) -> T {
+    let mut lanes = [T::ZERO; 8];
+    let chunks = xs.chunks_exact(8);
+    let tail = chunks.remainder();
+    for chunk in chunks {
+        for (l, &v) in lanes.iter_mut().zip(chunk) {
+            *l += v;
+        }
+    }
+    let mut total = ((lanes[0] + lanes[4]) + (lanes[1] + lanes[5]))
+        + ((lanes[2] + lanes[6]) + (lanes[3] + lanes[7]));
+    for &v in tail {
+        total += v;
+    }
+    total
 }
 
 /// `x` itself when it is contiguous, else a contiguous copy; never recorded.
@@ -67,6 +103,23 @@ pub(crate) fn map<T: Element>(x: &Tensor<T>, f: impl Fn(T) -> T + Sync) -> Tenso
             out
         }
     };
+    Tensor::from_contiguous(out, x.shape().clone())
+}
+
+/// Applies a slice kernel (`T::exp_slice`, `T::sigmoid_slice`) to every element of `x`,
+/// copying a strided view to a contiguous buffer first.
+pub(crate) fn map_slices<T: Element>(x: &Tensor<T>, f: fn(&[T], &mut [T])) -> Tensor<T> {
+    let mut out = vec![T::ZERO; x.numel()];
+    {
+        let data = x.storage().read();
+        match x.layout().contiguous_range() {
+            Some(range) => f(&data[range], &mut out),
+            None => {
+                drop(data);
+                f(&gather(x), &mut out);
+            }
+        }
+    }
     Tensor::from_contiguous(out, x.shape().clone())
 }
 
@@ -140,11 +193,21 @@ fn zip_layouts<T: Element>(
     }
 
     let mut out = Vec::with_capacity(shape.numel());
-    walk(
+    walk_rows(
         shape,
         [la.strides(), lb.strides()],
         [la.offset(), lb.offset()],
-        |[i, j]| out.push(f(da[i], db[j])),
+        |[i, j], len, steps| match steps {
+            [1, 1] => out.extend(
+                da[i..i + len]
+                    .iter()
+                    .zip(&db[j..j + len])
+                    .map(|(&x, &y)| f(x, y)),
+            ),
+            [1, 0] => out.extend(da[i..i + len].iter().map(|&x| f(x, db[j]))),
+            [0, 1] => out.extend(db[j..j + len].iter().map(|&y| f(da[i], y))),
+            [si, sj] => out.extend((0..len).map(|t| f(da[i + t * si], db[j + t * sj]))),
+        },
     );
     out
 }
@@ -190,11 +253,20 @@ pub(crate) fn zip3<T: Element>(
     }
 
     let mut out = Vec::with_capacity(shape.numel());
-    walk(
+    walk_rows(
         &shape,
         [la.strides(), lb.strides(), lc.strides()],
         [la.offset(), lb.offset(), lc.offset()],
-        |[i, j, k]| out.push(f(va[i], vb[j], vc[k])),
+        |[i, j, k], len, steps| match steps {
+            [1, 1, 0] => {
+                let z = vc[k];
+                let rows = va[i..i + len].iter().zip(&vb[j..j + len]);
+                out.extend(rows.map(|(&x, &y)| f(x, y, z)));
+            }
+            [si, sj, sk] => {
+                out.extend((0..len).map(|t| f(va[i + t * si], vb[j + t * sj], vc[k + t * sk])))
+            }
+        },
     );
     Ok(Tensor::from_contiguous(out, shape))
 }
@@ -222,14 +294,7 @@ pub(crate) fn pad_into<T: Element>(
 ) -> Tensor<T> {
     let mut out = vec![T::ZERO; full.numel()];
     let region = Layout::contiguous(full.clone()).narrow(axis, start, g.dims()[axis]);
-    let data = g.storage().read();
-    let src = g.layout();
-    walk(
-        g.dims(),
-        [src.strides(), region.strides()],
-        [src.offset(), region.offset()],
-        |[i, o]| out[o] = data[i],
-    );
+    copy_into(&g.storage().read(), g.layout(), &mut out, &region);
     Tensor::from_contiguous(out, full.clone())
 }
 

@@ -245,6 +245,32 @@ pub(crate) fn walk<const K: usize>(
     }
 }
 
+/// Calls `visit(bases, len, steps)` once per innermost row of `K` views that share one
+/// `shape`, in row-major order: `bases[k]` is the storage offset of the row's first element in
+/// view `k`, `len` the row length and `steps[k]` the stride along it. Kernels specialise the
+/// inner loop on `steps` (1 for a contiguous row, 0 for a broadcast one) so that it vectorises,
+/// which [`walk`]'s per-element callback cannot.
+pub(crate) fn walk_rows<const K: usize>(
+    shape: &[usize],
+    strides: [&[usize]; K],
+    offsets: [usize; K],
+    mut visit: impl FnMut([usize; K], usize, [usize; K]),
+) {
+    if shape.contains(&0) {
+        return;
+    }
+    if shape.is_empty() {
+        visit(offsets, 1, [0; K]);
+        return;
+    }
+    let rank = shape.len();
+    let steps: [usize; K] = std::array::from_fn(|k| strides[k][rank - 1]);
+    let outer: [&[usize]; K] = std::array::from_fn(|k| &strides[k][..rank - 1]);
+    walk(&shape[..rank - 1], outer, offsets, |bases| {
+        visit(bases, shape[rank - 1], steps)
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

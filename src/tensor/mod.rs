@@ -13,16 +13,19 @@
 //! anything fed by user data uses `try_`. Operations that cannot fail have one form.
 
 mod create;
+mod denormals;
 mod element;
 pub(crate) mod kernels;
 mod layout;
 pub mod ops;
 mod shape;
+pub mod simd;
 mod storage;
 
 use std::fmt;
 use std::sync::Arc;
 
+pub use denormals::{flushes_denormals, set_flush_denormals};
 pub use element::{DType, Element};
 pub use layout::Layout;
 pub use ops::OpKind;

@@ -52,6 +52,8 @@ pub fn fit(
     observer: &mut dyn TrainObserver,
 ) -> Result<FitReport> {
     config.validate()?;
+    // Subnormal moments and gradients late in a run would otherwise slow every step.
+    crate::tensor::set_flush_denormals();
     if train.is_empty() || select.is_empty() {
         return Err(Error::Config(
             "training and selection data must not be empty".into(),

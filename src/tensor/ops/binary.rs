@@ -4,7 +4,7 @@
 use smallvec::smallvec;
 
 use crate::error::Result;
-use crate::tensor::layout::walk;
+use crate::tensor::layout::walk_rows;
 use crate::tensor::{expect_ok, kernels, Element, Layout, OpKind, Shape, Tensor};
 
 impl<T: Element> Tensor<T> {
@@ -26,11 +26,18 @@ impl<T: Element> Tensor<T> {
         let mut out = vec![T::ZERO; shape.numel()];
         let data = self.storage().read();
         let src = self.layout();
-        walk(
+        walk_rows(
             self.dims(),
             [src.strides(), spread.strides()],
             [src.offset(), 0],
-            |[i, o]| out[o] += data[i],
+            |[i, o], len, steps| match steps {
+                [1, 1] => {
+                    let rows = out[o..o + len].iter_mut().zip(&data[i..i + len]);
+                    rows.for_each(|(o, &v)| *o += v);
+                }
+                [1, 0] => out[o] += kernels::sum_slice(&data[i..i + len]),
+                [si, so] => (0..len).for_each(|t| out[o + t * so] += data[i + t * si]),
+            },
         );
         Tensor::from_contiguous(out, shape.clone())
     }

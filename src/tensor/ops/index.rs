@@ -43,14 +43,7 @@ impl<T: Element> Tensor<T> {
         for t in tensors {
             let len = t.dims()[axis];
             let region = full.narrow(axis, start, len);
-            let data = t.storage().read();
-            let src = t.layout();
-            walk(
-                t.dims(),
-                [src.strides(), region.strides()],
-                [src.offset(), region.offset()],
-                |[i, o]| out[o] = data[i],
-            );
+            kernels::copy_into(&t.storage().read(), t.layout(), &mut out, &region);
             sizes.push((start, len));
             start += len;
         }
@@ -127,12 +120,7 @@ impl<T: Element> Tensor<T> {
             for (slot, &index) in indices.iter().enumerate() {
                 let src = self.layout().narrow(axis, index, 1);
                 let dst = full.narrow(axis, slot, 1);
-                walk(
-                    src.shape(),
-                    [src.strides(), dst.strides()],
-                    [src.offset(), dst.offset()],
-                    |[i, o]| out[o] = data[i],
-                );
+                kernels::copy_into(&data, &src, &mut out, &dst);
             }
         }
 

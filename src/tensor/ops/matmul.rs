@@ -121,8 +121,20 @@ impl<T: Element> Tensor<T> {
 
         let (a, b) = (self.detach(), rhs.detach());
         Ok(y.record(OpKind::Matmul, &[self, rhs], move |g| {
-            let da = g.matmul(&b.t()).sum_to_shape(a.shape());
-            let db = a.t().matmul(g).sum_to_shape(b.shape());
+            // A gradient is computed in the memory order of its operand: for a transposed
+            // view (the `W^T` of a linear layer) as the transpose of a contiguous product, so
+            // that undoing the view yields a contiguous gradient instead of a strided copy.
+            let flat = g.rank() == 2;
+            let da = if flat && is_transposed_matrix(&a) {
+                b.matmul(&g.t()).t()
+            } else {
+                g.matmul(&b.t()).sum_to_shape(a.shape())
+            };
+            let db = if flat && is_transposed_matrix(&b) {
+                g.t().matmul(&a).t()
+            } else {
+                a.t().matmul(g).sum_to_shape(b.shape())
+            };
             smallvec![Some(da), Some(db)]
         }))
     }
@@ -135,4 +147,11 @@ impl<T: Element> Tensor<T> {
     pub fn matmul(&self, rhs: &Tensor<T>) -> Tensor<T> {
         expect_ok(self.try_matmul(rhs))
     }
+}
+
+/// True for a two-axis view whose transpose is contiguous (and which is not contiguous
+/// itself): the layout of `W^T` for a row-major `W`.
+fn is_transposed_matrix<T: Element>(t: &Tensor<T>) -> bool {
+    let l = t.layout();
+    t.rank() == 2 && !l.is_contiguous() && l.transpose(0, 1).is_contiguous()
 }

@@ -20,6 +20,8 @@ mod softmax;
 mod unary;
 mod view;
 
+pub(crate) use unary::sigmoid;
+
 /// Every operation the tape can record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum OpKind {

@@ -13,7 +13,16 @@ impl<T: Element> Tensor<T> {
         f: impl Fn(T) -> T + Sync,
         df: impl Fn(T, T) -> T + 'static,
     ) -> Tensor<T> {
-        let y = kernels::map(self, f);
+        self.unary_from(kind, kernels::map(self, f), df)
+    }
+
+    /// Records the chain rule `dx = g * df(x, y)` for an output `y` already computed.
+    fn unary_from(
+        &self,
+        kind: OpKind,
+        y: Tensor<T>,
+        df: impl Fn(T, T) -> T + 'static,
+    ) -> Tensor<T> {
         let (x, out) = (self.detach(), y.clone());
         y.record(kind, &[self], move |g| {
             let dx = kernels::zip3("backward", g, &x, &out, |g, x, y| g * df(x, y));
@@ -45,7 +54,8 @@ impl<T: Element> Tensor<T> {
 
     /// `e^x`; `d/dx = e^x = y`.
     pub fn exp(&self) -> Tensor<T> {
-        self.unary(OpKind::Exp, T::exp, |_, y| y)
+        let y = kernels::map_slices(self, T::exp_slice);
+        self.unary_from(OpKind::Exp, y, |_, y| y)
     }
 
     /// Natural logarithm; `d/dx = 1 / x`. Non-positive inputs give NaN or -inf, as in IEEE.
@@ -82,7 +92,8 @@ impl<T: Element> Tensor<T> {
     /// The logistic function `1 / (1 + e^-x)`, evaluated without overflow for any `x`;
     /// `d/dx = y (1 - y)`.
     pub fn sigmoid(&self) -> Tensor<T> {
-        self.unary(OpKind::Sigmoid, sigmoid, |_, y| y * (T::ONE - y))
+        let y = kernels::map_slices(self, T::sigmoid_slice);
+        self.unary_from(OpKind::Sigmoid, y, |_, y| y * (T::ONE - y))
     }
 
     /// Hyperbolic tangent; `d/dx = 1 - y^2`.

@@ -1,7 +1,8 @@
 //! `dmil bench`: times, on this machine, the DMIL and Joint training steps and inference at
 //! batch 64 on ROSMAP-shaped random data (two modalities of 200 features, encoders
 //! 200 -> 256 -> 128, latent 64), and single-precision matrix products, so the figures
-//! compare like for like with PyTorch's on the same model.
+//! compare like for like with PyTorch's on the same model; also the bandwidth of element-wise
+//! kernels against a plain copy, and whether a 2000-step run slows down (subnormals).
 
 use std::time::Instant;
 
@@ -107,9 +108,63 @@ fn sgemm(m: usize, k: usize, n: usize, repeats: usize) -> Result<f64> {
     Ok(2.0 * (m * k * n) as f64 / (t.median_us * 1e3))
 }
 
+/// Steps of the long run, and how many steps each end of it averages.
+const LONG_RUN_STEPS: usize = 2000;
+const LONG_RUN_WINDOW: usize = 100;
+
+/// Mean step time (ms) of the first and of the last [`LONG_RUN_WINDOW`] steps of a
+/// [`LONG_RUN_STEPS`]-step DMIL run on one batch: a slowdown at the end would come from
+/// subnormal numbers as moments and gradients decay.
+fn long_run(model: &dyn MultimodalModel) -> Result<(f64, f64)> {
+    model.enter_stage(Stage::FineTune);
+    let mut adam = Adam::new(model.parameters(), AdamConfig::default());
+    let (inputs, labels) = batch();
+    let mut samples = Vec::with_capacity(LONG_RUN_STEPS);
+    for _ in 0..LONG_RUN_STEPS {
+        let started = Instant::now();
+        let loss = model.loss(&inputs, &labels, Stage::FineTune)?;
+        loss.total.backward()?;
+        adam.step()?;
+        adam.zero_grad();
+        samples.push(started.elapsed().as_secs_f64() * 1e3);
+    }
+    let mean = |s: &[f64]| s.iter().sum::<f64>() / s.len() as f64;
+    Ok((
+        mean(&samples[..LONG_RUN_WINDOW]),
+        mean(&samples[LONG_RUN_STEPS - LONG_RUN_WINDOW..]),
+    ))
+}
+
+/// GB/s of element-wise work over 1M f32, counting the bytes read and written: a plain copy
+/// into a fresh buffer, `a + b` and `exp(a)` (each also into a fresh buffer).
+fn elementwise(repeats: usize) -> Result<[(&'static str, f64); 3]> {
+    const N: usize = 1 << 20;
+    let a = Tensor::<f32>::randn([N], 3);
+    let b = Tensor::<f32>::randn([N], 4);
+    let gbs = |bytes: usize, t: Timing| bytes as f64 / (t.median_us * 1e3);
+    let copy = time(repeats, || {
+        std::hint::black_box(a.to_vec());
+        Ok(())
+    })?;
+    let add = time(repeats, || {
+        std::hint::black_box(a.try_add(&b)?);
+        Ok(())
+    })?;
+    let exp = time(repeats, || {
+        std::hint::black_box(no_grad(|| a.exp()));
+        Ok(())
+    })?;
+    Ok([
+        ("copy_1m", gbs(8 * N, copy)),
+        ("elementwise_1m", gbs(12 * N, add)),
+        ("exp_1m", gbs(8 * N, exp)),
+    ])
+}
+
 /// Runs `dmil bench`.
 pub fn run(args: BenchArgs) -> Result<()> {
     let repeats = args.repeats.max(1);
+    dmil::tensor::set_flush_denormals();
     let dmil = bench_model(ModelKind::Dmil)?;
     let joint = bench_model(ModelKind::Joint)?;
 
@@ -129,6 +184,8 @@ pub fn run(args: BenchArgs) -> Result<()> {
     for (m, k, n) in shapes {
         gemms.push((format!("sgemm_{m}x{k}x{n}"), sgemm(m, k, n, repeats)?));
     }
+    let bandwidth = elementwise(repeats)?;
+    let (first, last) = long_run(bench_model(ModelKind::Dmil)?.as_ref())?;
 
     if args.json {
         let mut out = Map::new();
@@ -142,7 +199,19 @@ pub fn run(args: BenchArgs) -> Result<()> {
         for (name, gflops) in &gemms {
             out.insert(name.clone(), json!({ "gflops": gflops }));
         }
+        for (name, gbs) in &bandwidth {
+            out.insert(name.to_string(), json!({ "gb_per_s": gbs }));
+        }
+        out.insert(
+            "long_run".into(),
+            json!({"steps": LONG_RUN_STEPS, "first_100_ms": first, "last_100_ms": last,
+                   "ratio": last / first}),
+        );
         out.insert("threads".into(), json!(threads()));
+        out.insert(
+            "flush_denormals".into(),
+            json!(dmil::tensor::flushes_denormals()),
+        );
         print_json(&Value::Object(out));
         return Ok(());
     }
@@ -167,6 +236,15 @@ pub fn run(args: BenchArgs) -> Result<()> {
     for (name, gflops) in &gemms {
         println!("{name:<18} {gflops:>8.1} GFLOP/s");
     }
+    for (name, gbs) in &bandwidth {
+        println!("{name:<18} {gbs:>8.1} GB/s");
+    }
+    println!(
+        "long_run           steps 1-{LONG_RUN_WINDOW}: {first:.3}ms, steps {}-{LONG_RUN_STEPS}: \
+         {last:.3}ms ({:+.1} %)",
+        LONG_RUN_STEPS - LONG_RUN_WINDOW + 1,
+        (last / first - 1.0) * 100.0
+    );
     Ok(())
 }
 
