@@ -60,7 +60,7 @@ fn expect_len(op: &'static str, what: &str, got: usize, want: usize) -> Result<(
 
 /// The number of rows of `len` elements in rows of `cols`.
 fn row_count(op: &'static str, len: usize, cols: usize) -> Result<usize, CudaError> {
-    if cols == 0 || len % cols != 0 {
+    if cols == 0 || !len.is_multiple_of(cols) {
         let detail = format!("{len} elements do not form rows of {cols} (cols must be > 0)");
         return Err(CudaError::Shape { op, detail });
     }

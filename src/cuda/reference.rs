@@ -12,7 +12,7 @@ pub use super::philox::fill_standard_normal;
 /// The number of rows of `len` elements in rows of `cols`; an empty row counts as none.
 fn row_count(len: usize, cols: usize) -> usize {
     assert!(
-        cols == 0 || len % cols == 0,
+        cols == 0 || len.is_multiple_of(cols),
         "length {len} is not a multiple of {cols}"
     );
     len.checked_div(cols).unwrap_or(0)

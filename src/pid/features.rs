@@ -69,7 +69,7 @@ impl Pca {
     /// [`PidError::InvalidArgument`] if `data.len()` is not a multiple of the feature count.
     pub fn project(&self, data: &[f64]) -> Result<Vec<f64>, PidError> {
         let d = self.features;
-        if d == 0 || data.len() % d != 0 {
+        if d == 0 || !data.len().is_multiple_of(d) {
             return Err(PidError::InvalidArgument {
                 what: "Pca::project",
                 reason: format!("{} values do not form rows of {d} features", data.len()),
@@ -217,7 +217,7 @@ fn jacobi_eigen(mut m: Vec<f64>, d: usize) -> (Vec<f64>, Vec<f64>) {
 
 /// Checks that `data` is a non-empty finite `n x d` matrix and returns `n`.
 pub(crate) fn check_matrix(data: &[f64], d: usize, what: &'static str) -> Result<usize, PidError> {
-    if d == 0 || data.len() % d != 0 {
+    if d == 0 || !data.len().is_multiple_of(d) {
         return Err(PidError::InvalidArgument {
             what,
             reason: format!("{} values do not form rows of {d} features", data.len()),

@@ -87,7 +87,10 @@ fn test_data(loaded: &Loaded, args: &CheckpointDataArgs) -> Result<(String, Tens
         return Err(Error::Config(format!(
             "the checkpoint was trained on modalities {}; --modalities {:?} would feed it \
              other features",
-            loaded.modalities.as_ref().map_or("(all)".into(), |m| format!("{m:?}")),
+            loaded
+                .modalities
+                .as_ref()
+                .map_or("(all)".into(), |m| format!("{m:?}")),
             args.modalities.as_deref().unwrap_or_default()
         )));
     }
@@ -121,12 +124,12 @@ pub fn eval(args: EvalArgs) -> Result<()> {
         }));
         return Ok(());
     }
-    println!("{} on {data} ({} test samples)", loaded.model.kind(), test.len());
     println!(
-        "  accuracy {} %   mAP {} %",
-        pct(m.accuracy),
-        pct(m.map)
+        "{} on {data} ({} test samples)",
+        loaded.model.kind(),
+        test.len()
     );
+    println!("  accuracy {} %   mAP {} %", pct(m.accuracy), pct(m.map));
     if let Some(w) = evaluation.interaction_weights() {
         let unique: Vec<String> = w.uniqueness.iter().map(|u| format!("{u:.4}")).collect();
         println!(

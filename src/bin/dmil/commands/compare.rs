@@ -124,7 +124,10 @@ fn protocol_label(selection: Selection) -> &'static str {
 fn print_table(data: &str, seeds: usize, selection: Selection, rows: &[Row]) {
     println!();
     let plural = if seeds == 1 { "" } else { "s" };
-    println!("{data}, {seeds} seed{plural}; {}", protocol_label(selection));
+    println!(
+        "{data}, {seeds} seed{plural}; {}",
+        protocol_label(selection)
+    );
     println!("{:<10} {:>16} {:>16}", "model", "accuracy %", "mAP %");
     for row in rows {
         let (am, asd) = mean_std(&row.acc);
