@@ -133,3 +133,43 @@ fn pid_of_a_table_prints_its_exact_decomposition() {
     assert_user_error(&dmil(&["pid", "--table", table.to_str().unwrap()]), "");
     assert!(Path::new(&table).exists());
 }
+
+#[test]
+fn guards_against_input_that_would_panic_hang_or_overwrite() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("d");
+    let data_s = data.to_str().unwrap();
+    assert!(dmil(&["synth", "and", "--out", data_s, "--train", "40", "--test", "20"])
+        .status
+        .success());
+
+    // An existing dataset is not overwritten without --force.
+    assert_user_error(&dmil(&["synth", "xor", "--out", data_s]), "not empty");
+
+    // Synthetic modalities are numbered from 1, like a folder's.
+    let mut args = vec!["train", "--data", "synthetic:and", "--modalities", "1,2", "--json"];
+    args.extend(QUICK);
+    stdout_json(&dmil(&args));
+    assert_user_error(&dmil(&["train", "--modalities", "0,1"]), "--modalities");
+
+    // Sizes that would exhaust memory are refused up front.
+    assert_user_error(&dmil(&["train", "--latent", "100000000000"]), "above the supported");
+    let huge = dir.path().join("huge");
+    let huge_s = huge.to_str().unwrap();
+    assert_user_error(&dmil(&["synth", "xor", "--out", huge_s, "--train", "4000000000"]), "");
+
+    // A single training class, or a stray huge label, is a clear error.
+    let labels = data.join("labels_tr.csv");
+    let ones: String = std::fs::read_to_string(&labels)
+        .unwrap()
+        .lines()
+        .map(|_| "1\n")
+        .collect();
+    std::fs::write(&labels, &ones).unwrap();
+    assert_user_error(&dmil(&["train", "--data", data_s]), "distinct");
+    std::fs::write(&labels, ones.replacen('1', "100000", 1).replacen("1\n", "0\n", 1)).unwrap();
+    assert_user_error(&dmil(&["train", "--data", data_s]), "implying");
+
+    // Negative numbers reach the range checks.
+    assert_user_error(&dmil(&["train", "--lr", "-1"]), "learning rates");
+}

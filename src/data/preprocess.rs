@@ -70,6 +70,20 @@ impl Standardizer {
     /// standardizer was fitted on.
     pub fn apply(&self, data: &mut Dataset) -> Result<(), DataError> {
         let fitted: Vec<usize> = self.means.iter().map(Vec::len).collect();
+        let scales: Vec<usize> = self.stds.iter().map(Vec::len).collect();
+        if scales != fitted
+            || self
+                .stds
+                .iter()
+                .flatten()
+                .any(|s| !(s.is_finite() && *s > 0.0))
+        {
+            let reason = format!(
+                "means of widths {fitted:?} and standard deviations of widths {scales:?} \
+                 (all finite and positive) are needed"
+            );
+            return Err(DataError::argument("Standardizer::apply", reason));
+        }
         if data.modality_widths() != fitted {
             let reason = format!(
                 "fitted on modality widths {fitted:?}, applied to {:?}",

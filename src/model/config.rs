@@ -57,6 +57,14 @@ impl Default for LossWeights {
     }
 }
 
+/// The largest width (input, hidden, latent, gate) or class count a configuration may ask
+/// for, so that a typo or a corrupted checkpoint gives an error rather than an attempt to
+/// allocate terabytes.
+pub const MAX_WIDTH: usize = 1 << 20;
+
+/// The largest single weight matrix a configuration may ask for: 2^28 weights (1 GiB).
+pub const MAX_LAYER_WEIGHTS: usize = 1 << 28;
+
 /// Everything that fixes a model's architecture.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ModelConfig {
@@ -90,6 +98,23 @@ impl ModelConfig {
         }
     }
 
+    /// The weight count of the largest matrix the model would hold (widths are capped by
+    /// [`MAX_WIDTH`] first, so the products cannot overflow).
+    fn largest_layer(&self) -> usize {
+        let modalities = self.input_widths.len();
+        let mut largest = 0;
+        for &input in &self.input_widths {
+            let mut previous = input;
+            for &w in self.encoder.hidden.iter().chain([&self.encoder.embedding]) {
+                largest = largest.max(previous * w);
+                previous = w;
+            }
+        }
+        let synergy_inputs =
+            (modalities + modalities * modalities.saturating_sub(1) / 2) * self.latent;
+        largest.max(synergy_inputs * self.latent)
+    }
+
     /// Checks that the configuration can build a model.
     ///
     /// # Errors
@@ -108,6 +133,24 @@ impl ModelConfig {
         }
         if self.encoder.hidden.contains(&0) || self.gate_hidden == 0 {
             return Err(Error::Config("hidden widths must be positive".into()));
+        }
+        let widths = self.input_widths.iter().chain(&self.encoder.hidden).chain([
+            &self.encoder.embedding,
+            &self.latent,
+            &self.gate_hidden,
+            &self.num_classes,
+        ]);
+        if let Some(w) = widths.copied().find(|&w| w > MAX_WIDTH) {
+            return Err(Error::Config(format!(
+                "a width or class count of {w} is above the supported {MAX_WIDTH}"
+            )));
+        }
+        if self.largest_layer() > MAX_LAYER_WEIGHTS {
+            return Err(Error::Config(format!(
+                "a layer of {} weights is above the supported {MAX_LAYER_WEIGHTS}; use smaller \
+                 widths",
+                self.largest_layer()
+            )));
         }
         if self.num_classes < 2 {
             return Err(Error::Config(format!(

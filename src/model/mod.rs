@@ -11,7 +11,7 @@ mod sampler;
 use std::fmt;
 use std::str::FromStr;
 
-pub use config::{EncoderConfig, LossWeights, ModelConfig};
+pub use config::{EncoderConfig, LossWeights, ModelConfig, MAX_WIDTH};
 pub use dmil::Dmil;
 pub use encoder::Encoder;
 pub use ensemble::Ensemble;

@@ -57,10 +57,26 @@ impl DataSource {
                 let splits = data::generate(&spec, n_train, n_test, seed)?;
                 match modalities {
                     None => Ok(splits),
-                    Some(which) => Ok(DataSplits {
-                        train: splits.train.select_modalities(which)?,
-                        test: splits.test.select_modalities(which)?,
-                    }),
+                    Some(which) => {
+                        let available = splits.train.num_modalities();
+                        let valid = !which.is_empty()
+                            && which.iter().all(|&m| (1..=available).contains(&m))
+                            && which
+                                .iter()
+                                .enumerate()
+                                .all(|(k, m)| !which[..k].contains(m));
+                        if !valid {
+                            return Err(Error::Config(format!(
+                                "--modalities {which:?}: {name} has modalities 1..={available}, \
+                                 each to be listed once"
+                            )));
+                        }
+                        let zero_based: Vec<usize> = which.iter().map(|m| m - 1).collect();
+                        Ok(DataSplits {
+                            train: splits.train.select_modalities(&zero_based)?,
+                            test: splits.test.select_modalities(&zero_based)?,
+                        })
+                    }
                 }
             }
             DataSource::Dir(dir) => {
@@ -120,10 +136,19 @@ pub fn prepare(
     fraction: f64,
     seed: u64,
 ) -> Result<PreparedData> {
+    check_labels(&splits.train)?;
     let (mut fit_part, mut select_part) = match selection {
         Selection::Validation => data::stratified_split(&splits.train, fraction, seed)?,
         Selection::Test => (splits.train.clone(), splits.test.clone()),
     };
+    if fit_part.num_samples() == 0 || select_part.num_samples() == 0 {
+        return Err(Error::Config(format!(
+            "{} training samples cannot be split into fitting and validation parts with \
+             fraction {fraction}; use more data, another --validation-fraction, or \
+             --select-on test",
+            splits.train.num_samples()
+        )));
+    }
     let mut test = splits.test.clone();
     let standardizer = Standardizer::fit(&fit_part)?;
     standardizer.apply(&mut fit_part)?;
@@ -139,6 +164,32 @@ pub fn prepare(
         test_dataset: test,
         standardizer,
     })
+}
+
+/// Refuses training labels a classifier cannot learn from: fewer than two distinct classes,
+/// or a largest label implying more classes than there are training samples (a stray label
+/// such as 100000 would otherwise make every per-class table enormous).
+fn check_labels(train: &Dataset) -> Result<()> {
+    let mut present: Vec<usize> = train.labels.clone();
+    present.sort_unstable();
+    present.dedup();
+    if present.len() < 2 {
+        return Err(Error::Config(format!(
+            "the training labels hold {} distinct class(es) ({present:?}); a classifier needs \
+             at least 2",
+            present.len()
+        )));
+    }
+    let classes = train.num_classes;
+    if classes > train.num_samples().max(2) {
+        return Err(Error::Config(format!(
+            "the largest label is {}, implying {classes} classes for {} training samples; \
+             labels must be numbered 0..C-1",
+            classes - 1,
+            train.num_samples()
+        )));
+    }
+    Ok(())
 }
 
 /// A trained model with its history and test results.

@@ -39,7 +39,7 @@ pub struct DataArgs {
     #[arg(long, default_value_t = format!("synthetic:{}", dmil::data::synthetic::DEFAULT_SPEC))]
     pub data: String,
     /// Modalities to use, numbered from 1 (for example `1,2`). Default: all.
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', allow_negative_numbers = true)]
     pub modalities: Option<Vec<usize>>,
 }
 
@@ -97,19 +97,19 @@ pub struct FitArgs {
     #[arg(long)]
     pub batch_size: Option<usize>,
     /// Epochs of DMIL's stages 1, 2 and 3, as `E1,E2,E3`; the baselines train for the sum.
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', allow_negative_numbers = true)]
     pub epochs: Option<Vec<usize>>,
     /// Learning rate of stages 1 and 2 and of the baselines (stage 3 uses a tenth).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub lr: Option<f32>,
     /// Width of every DMIL latent.
     #[arg(long)]
     pub latent: Option<usize>,
     /// Dropout in the encoders.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub dropout: Option<f32>,
     /// Weight decay (L2) of the optimizer.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub weight_decay: Option<f32>,
     /// Hidden widths of the encoders, as `W1,W2,...`.
     #[arg(long, value_delimiter = ',')]
@@ -118,7 +118,7 @@ pub struct FitArgs {
     #[arg(long)]
     pub embedding: Option<usize>,
     /// Fraction of the training split held out for validation.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub validation_fraction: Option<f64>,
 }
 
@@ -244,9 +244,13 @@ pub struct BenchArgs {
 pub struct SynthArgs {
     /// The synthetic dataset (xor, and+xor, mix:r=0.75,u1=0.25, ...).
     pub name: String,
-    /// The folder to write (created if missing).
+    /// The folder to write (created if missing; it must not hold a dataset already unless
+    /// `--force`).
     #[arg(long)]
     pub out: PathBuf,
+    /// Overwrite the files of an existing dataset in `--out`.
+    #[arg(long)]
+    pub force: bool,
     /// Seed of the generator.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,

@@ -4,10 +4,11 @@
 //! lines and errors go to stderr. Exit status 0 on success, 1 on an error the user can fix,
 //! with the message on stderr.
 
+#[macro_use]
+mod output;
 mod alloc;
 mod cli;
 mod commands;
-mod output;
 mod progress;
 mod settings;
 

@@ -1,4 +1,17 @@
-//! Writing results: atomic files, JSON on stdout, percentages.
+//! Writing results: stdout that never panics, atomic files, JSON, percentages.
+
+/// `println!` for results: when the reader has gone away (`dmil predict | head`) the program
+/// ends quietly with status 0, and when stdout cannot be written (a full disk) it ends with an
+/// error and status 1, instead of panicking as `println!` does.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let mut out = std::io::stdout().lock();
+        if let Err(e) = writeln!(out, $($arg)*) {
+            crate::output::stdout_failed(e);
+        }
+    }};
+}
 
 use std::fs;
 use std::io::Write;
@@ -35,9 +48,18 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     written.map_err(io)
 }
 
+/// Ends the program after a failed write to stdout; see [`outln`].
+pub fn stdout_failed(e: std::io::Error) -> ! {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        std::process::exit(0);
+    }
+    eprintln!("error: writing to stdout: {e}");
+    std::process::exit(1);
+}
+
 /// Prints a JSON value on stdout as one line.
 pub fn print_json(value: &serde_json::Value) {
-    println!("{value}");
+    outln!("{value}");
 }
 
 /// A fraction as a percentage with two decimals.

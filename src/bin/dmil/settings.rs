@@ -44,13 +44,18 @@ pub fn train_config(args: &FitArgs, selection: SelectOn) -> Result<TrainConfig> 
                 "--epochs takes three values E1,E2,E3, got {epochs:?}"
             )));
         };
-        if e1 + e2 + e3 == 0 {
+        let total = e1
+            .checked_add(e2)
+            .and_then(|t| t.checked_add(e3))
+            .filter(|&t| t <= 1_000_000)
+            .ok_or_else(|| Error::Config(format!("--epochs {epochs:?}: at most 10^6 in all")))?;
+        if total == 0 {
             return Err(Error::Config("--epochs 0,0,0 would train nothing".into()));
         }
         config.decompose.epochs = e1;
         config.interact.epochs = e2;
         config.finetune.epochs = e3;
-        config.supervised.epochs = e1 + e2 + e3;
+        config.supervised.epochs = total;
     }
     if let Some(lr) = args.lr {
         config.decompose.learning_rate = lr;

@@ -82,6 +82,9 @@ impl SyntheticSpec {
     }
 }
 
+/// The most samples [`generate`] makes per split (each is a few hundred bytes).
+pub const MAX_SAMPLES: usize = 10_000_000;
+
 /// Generates `n_train` training and `n_test` test samples of `spec`.
 ///
 /// The seed fixes everything: the fixed projections or networks (drawn from their own
@@ -99,8 +102,9 @@ pub fn generate(
     n_test: usize,
     seed: u64,
 ) -> Result<DataSplits, DataError> {
-    if n_train == 0 || n_test == 0 {
-        let reason = format!("need at least one sample per split, got {n_train} and {n_test}");
+    if n_train == 0 || n_test == 0 || n_train > MAX_SAMPLES || n_test > MAX_SAMPLES {
+        let reason =
+            format!("need 1 to {MAX_SAMPLES} samples per split, got {n_train} and {n_test}");
         return Err(DataError::argument("synthetic::generate", reason));
     }
     let mut rng = ChaCha8Rng::seed_from_u64(seed);

@@ -216,16 +216,20 @@ pub fn run(args: BenchArgs) -> Result<()> {
         return Ok(());
     }
 
-    println!(
+    outln!(
         "batch {BATCH}, 2 modalities x {FEATURES} features, {} threads",
         threads()
     );
-    println!(
+    outln!(
         "{:<18} {:>10} {:>10} {:>10} {:>12}",
-        "measurement", "median", "min", "max", "allocs/call"
+        "measurement",
+        "median",
+        "min",
+        "max",
+        "allocs/call"
     );
     for (name, t) in &timings {
-        println!(
+        outln!(
             "{name:<18} {:>8.3}ms {:>8.3}ms {:>8.3}ms {:>12.0}",
             t.median_us / 1e3,
             t.min_us / 1e3,
@@ -234,12 +238,12 @@ pub fn run(args: BenchArgs) -> Result<()> {
         );
     }
     for (name, gflops) in &gemms {
-        println!("{name:<18} {gflops:>8.1} GFLOP/s");
+        outln!("{name:<18} {gflops:>8.1} GFLOP/s");
     }
     for (name, gbs) in &bandwidth {
-        println!("{name:<18} {gbs:>8.1} GB/s");
+        outln!("{name:<18} {gbs:>8.1} GB/s");
     }
-    println!(
+    outln!(
         "long_run           steps 1-{LONG_RUN_WINDOW}: {first:.3}ms, steps {}-{LONG_RUN_STEPS}: \
          {last:.3}ms ({:+.1} %)",
         LONG_RUN_STEPS - LONG_RUN_WINDOW + 1,

@@ -124,15 +124,15 @@ pub fn eval(args: EvalArgs) -> Result<()> {
         }));
         return Ok(());
     }
-    println!(
+    outln!(
         "{} on {data} ({} test samples)",
         loaded.model.kind(),
         test.len()
     );
-    println!("  accuracy {} %   mAP {} %", pct(m.accuracy), pct(m.map));
+    outln!("  accuracy {} %   mAP {} %", pct(m.accuracy), pct(m.map));
     if let Some(w) = evaluation.interaction_weights() {
         let unique: Vec<String> = w.uniqueness.iter().map(|u| format!("{u:.4}")).collect();
-        println!(
+        outln!(
             "  weights: redundancy {:.4}  uniqueness {}  synergy {:.4}",
             w.redundancy,
             unique.join(" "),
@@ -165,7 +165,7 @@ pub fn predict(args: PredictArgs) -> Result<()> {
             let mut header = vec!["sample".to_string(), "class".to_string()];
             header.extend((0..classes).map(|c| format!("p{c}")));
             header.extend(components.iter().map(|c| format!("w_{c}")));
-            println!("{}", header.join(","));
+            outln!("{}", header.join(","));
             for i in 0..test.len() {
                 let mut cells = vec![i.to_string(), evaluation.predictions[i].to_string()];
                 let probs = &evaluation.probabilities[i * classes..(i + 1) * classes];
@@ -173,7 +173,7 @@ pub fn predict(args: PredictArgs) -> Result<()> {
                 if let Some(w) = &evaluation.weights {
                     cells.extend(w[i * k..(i + 1) * k].iter().map(|v| format!("{v:.6}")));
                 }
-                println!("{}", cells.join(","));
+                outln!("{}", cells.join(","));
             }
         }
     }

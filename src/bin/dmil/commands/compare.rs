@@ -98,7 +98,7 @@ pub fn run(args: CompareArgs) -> Result<()> {
         for (selection, rows) in &tables {
             print_table(&source.name(), args.seeds, *selection, rows);
         }
-        println!("\nwall time: {seconds:.1} s");
+        outln!("\nwall time: {seconds:.1} s");
     }
     Ok(())
 }
@@ -122,17 +122,17 @@ fn protocol_label(selection: Selection) -> &'static str {
 }
 
 fn print_table(data: &str, seeds: usize, selection: Selection, rows: &[Row]) {
-    println!();
+    outln!();
     let plural = if seeds == 1 { "" } else { "s" };
-    println!(
+    outln!(
         "{data}, {seeds} seed{plural}; {}",
         protocol_label(selection)
     );
-    println!("{:<10} {:>16} {:>16}", "model", "accuracy %", "mAP %");
+    outln!("{:<10} {:>16} {:>16}", "model", "accuracy %", "mAP %");
     for row in rows {
         let (am, asd) = mean_std(&row.acc);
         let (mm, msd) = mean_std(&row.map);
-        println!(
+        outln!(
             "{:<10} {:>9.2} ± {:<5.2} {:>9.2} ± {:<5.2}",
             row.kind.name(),
             100.0 * am,
@@ -155,7 +155,7 @@ fn print_table(data: &str, seeds: usize, selection: Selection, rows: &[Row]) {
             .zip(&means)
             .map(|(n, w)| format!("{n} {w:.4}"))
             .collect();
-        println!(
+        outln!(
             "{} interaction weights (mean over seeds): {}",
             row.kind,
             cells.join("  ")

@@ -9,6 +9,16 @@ use crate::cli::SynthArgs;
 /// Runs `dmil synth`.
 pub fn run(args: SynthArgs) -> Result<()> {
     let spec = SyntheticSpec::parse(&args.name)?;
+    let occupied = std::fs::read_dir(&args.out)
+        .map(|mut entries| entries.next().is_some())
+        .unwrap_or(false);
+    if occupied && !args.force {
+        return Err(dmil::Error::Config(format!(
+            "{}: the folder is not empty; choose another --out or pass --force to overwrite \
+             its dataset files",
+            args.out.display()
+        )));
+    }
     let splits = generate(&spec, args.train, args.test, args.seed)?;
     write_dir(&splits, &args.out)?;
     eprintln!(

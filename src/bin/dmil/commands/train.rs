@@ -1,11 +1,14 @@
 //! `dmil train`: one model, its test metrics and interaction weights, and optionally a
 //! checkpoint with `metrics.json`.
 
+use std::fs::OpenOptions;
+use std::path::{Path, PathBuf};
+
 use serde_json::json;
 
 use dmil::model::ModelKind;
 use dmil::train::{prepare, run as run_experiment, RunResult, Selection};
-use dmil::Result;
+use dmil::{Error, Result};
 
 use super::checkpoint::save;
 use crate::cli::TrainArgs;
@@ -33,30 +36,63 @@ pub fn run(args: TrainArgs) -> Result<()> {
 
     let summary = summary_json(kind, &source.name(), args.seed, &result, config.selection);
     if let Some(out) = &args.out {
-        std::fs::create_dir_all(out).map_err(|source| dmil::Error::Io {
+        std::fs::create_dir_all(out).map_err(|source| Error::Io {
             path: out.clone(),
             source,
         })?;
-        save(
-            &out.join("model.safetensors"),
-            &result,
-            &data,
-            &source,
-            &args,
-        )?;
         let text = serde_json::to_string_pretty(&json!({
             "summary": summary,
             "test": result.test.metrics,
             "history": result.report,
         }))
         .expect("metrics serialise");
-        write_atomic(&out.join("metrics.json"), text.as_bytes())?;
+        let staged = [
+            out.join(".model.safetensors.staged"),
+            out.join(".metrics.json.staged"),
+        ];
+        save(&staged[0], &result, &data, &source, &args)?;
+        write_atomic(&staged[1], text.as_bytes())?;
+        publish(
+            &staged,
+            &[out.join("model.safetensors"), out.join("metrics.json")],
+        )?;
     }
 
     if args.json {
         print_json(&summary);
     } else {
         print_summary(kind, &source.name(), &result, config.selection);
+    }
+    Ok(())
+}
+
+/// Moves the staged files over their targets only once every target is known to accept
+/// them, so a failure leaves the earlier checkpoint and metrics together, not half replaced.
+fn publish(staged: &[PathBuf], targets: &[PathBuf]) -> Result<()> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| Error::Io { path, source }
+    };
+    let checked = targets
+        .iter()
+        .try_for_each(|target| match std::fs::metadata(target) {
+            Ok(meta) if meta.is_dir() => Err(Error::Config(format!(
+                "{}: is a folder; it cannot receive results",
+                target.display()
+            ))),
+            Ok(_) => OpenOptions::new()
+                .write(true)
+                .open(target)
+                .map(drop)
+                .map_err(io(target)),
+            Err(_) => Ok(()),
+        });
+    if let Err(e) = checked {
+        staged.iter().for_each(|s| drop(std::fs::remove_file(s)));
+        return Err(e);
+    }
+    for (from, to) in staged.iter().zip(targets) {
+        std::fs::rename(from, to).map_err(io(to))?;
     }
     Ok(())
 }
@@ -84,24 +120,24 @@ fn summary_json(
 /// The human-readable ending of `dmil train`.
 fn print_summary(kind: ModelKind, data: &str, result: &RunResult, selection: Selection) {
     let m = &result.test.metrics;
-    println!();
-    println!("{kind} on {data} ({:.1} s)", result.seconds);
+    outln!();
+    outln!("{kind} on {data} ({:.1} s)", result.seconds);
     if selection == Selection::Test {
-        println!("selection: best epoch read on the TEST split (optimistic, the paper's protocol)");
+        outln!("selection: best epoch read on the TEST split (optimistic, the paper's protocol)");
     }
-    println!("  test accuracy  {:>6} %", pct(m.accuracy));
-    println!("  test mAP       {:>6} %", pct(m.map));
-    println!("  macro-F1       {:>6} %", pct(m.macro_f1));
-    println!(
+    outln!("  test accuracy  {:>6} %", pct(m.accuracy));
+    outln!("  test mAP       {:>6} %", pct(m.map));
+    outln!("  macro-F1       {:>6} %", pct(m.macro_f1));
+    outln!(
         "  ROC AUC        {:>6} %",
         m.roc_auc.map_or("n/a".into(), pct)
     );
     if let Some(w) = result.test.interaction_weights() {
-        println!("  interaction weights (mean gate weight on the test split):");
-        println!("    redundancy    {:.4}", w.redundancy);
+        outln!("  interaction weights (mean gate weight on the test split):");
+        outln!("    redundancy    {:.4}", w.redundancy);
         for (i, u) in w.uniqueness.iter().enumerate() {
-            println!("    {:<13} {u:.4}", format!("uniqueness_{}", i + 1));
+            outln!("    {:<13} {u:.4}", format!("uniqueness_{}", i + 1));
         }
-        println!("    synergy       {:.4}", w.synergy);
+        outln!("    synergy       {:.4}", w.synergy);
     }
 }
