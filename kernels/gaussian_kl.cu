@@ -14,22 +14,10 @@
 // pointer is 16-byte aligned (and, for per-row kernels, cols % 4 == 0, so a float4 never
 // straddles two rows); otherwise, and for the tail, scalar.
 
-typedef unsigned int u32;
-typedef unsigned long long u64;
+// u32, u64, aligned16, thread_index and thread_count come from common.cuh, which
+// src/cuda/compile.rs puts in front of this file.
 
 #define FULL_MASK 0xffffffffu
-
-__device__ __forceinline__ bool aligned16(const void *p) {
-    return (reinterpret_cast<u64>(p) & 15ull) == 0;
-}
-
-__device__ __forceinline__ u64 thread_index() {
-    return static_cast<u64>(blockIdx.x) * blockDim.x + threadIdx.x;
-}
-
-__device__ __forceinline__ u64 thread_count() {
-    return static_cast<u64>(gridDim.x) * blockDim.x;
-}
 
 __device__ __forceinline__ float warp_sum(float v) {
     for (int delta = 16; delta > 0; delta /= 2) {

@@ -6,20 +6,8 @@
 // always are), the main loop moves float4s, one 128-bit load per input and thread; the last
 // n % 4 elements, or everything when a pointer is misaligned, take the scalar loop.
 
-typedef unsigned int u32;
-typedef unsigned long long u64;
-
-__device__ __forceinline__ bool aligned16(const void *p) {
-    return (reinterpret_cast<u64>(p) & 15ull) == 0;
-}
-
-__device__ __forceinline__ u64 thread_index() {
-    return static_cast<u64>(blockIdx.x) * blockDim.x + threadIdx.x;
-}
-
-__device__ __forceinline__ u64 thread_count() {
-    return static_cast<u64>(gridDim.x) * blockDim.x;
-}
+// u32, u64, aligned16, thread_index and thread_count come from common.cuh, which
+// src/cuda/compile.rs puts in front of this file.
 
 // z = mu + sigma * eps with sigma = exp(logvar / 2).
 __device__ __forceinline__ float reparam(float mu, float logvar, float eps) {

@@ -7,20 +7,8 @@
 // needed as well, so that the three output segments of a row stay 16-byte aligned and a float4
 // never straddles two rows. Everything else takes the scalar loop.
 
-typedef unsigned int u32;
-typedef unsigned long long u64;
-
-__device__ __forceinline__ bool aligned16(const void *p) {
-    return (reinterpret_cast<u64>(p) & 15ull) == 0;
-}
-
-__device__ __forceinline__ u64 thread_index() {
-    return static_cast<u64>(blockIdx.x) * blockDim.x + threadIdx.x;
-}
-
-__device__ __forceinline__ u64 thread_count() {
-    return static_cast<u64>(gridDim.x) * blockDim.x;
-}
+// u32, u64, aligned16, thread_index and thread_count come from common.cuh, which
+// src/cuda/compile.rs puts in front of this file.
 
 __device__ __forceinline__ float4 mul4(float4 a, float4 b) {
     return make_float4(a.x * b.x, a.y * b.y, a.z * b.z, a.w * b.w);

@@ -21,6 +21,9 @@ pub struct KernelSource {
     pub functions: &'static [&'static str],
 }
 
+/// `kernels/common.cuh`: helpers every kernel file uses, put in front of it at compile time.
+pub const COMMON: &str = include_str!("../../kernels/common.cuh");
+
 /// `kernels/reparameterize.cu`: the reparameterisation trick and the normal generator.
 pub const REPARAMETERIZE: KernelSource = KernelSource {
     file: "reparameterize.cu",
@@ -121,8 +124,11 @@ pub fn compile_ptx(kernel: &KernelSource, arch: &str) -> Result<Ptx, CudaError> 
         ..Default::default()
     };
 
+    // The shared helpers go first; `#line` restarts the numbering so that NVRTC's messages
+    // point into the kernel file itself.
+    let source = format!("{COMMON}\n#line 1 \"{file}\"\n{}", kernel.source);
     let compiled = guard("nvrtc::compile_ptx_with_opts", || {
-        nvrtc::compile_ptx_with_opts(kernel.source, options)
+        nvrtc::compile_ptx_with_opts(source, options)
     })?;
 
     compiled.map_err(|err| match err {
