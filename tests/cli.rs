@@ -139,24 +139,39 @@ fn guards_against_input_that_would_panic_hang_or_overwrite() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("d");
     let data_s = data.to_str().unwrap();
-    assert!(dmil(&["synth", "and", "--out", data_s, "--train", "40", "--test", "20"])
-        .status
-        .success());
+    assert!(
+        dmil(&["synth", "and", "--out", data_s, "--train", "40", "--test", "20"])
+            .status
+            .success()
+    );
 
     // An existing dataset is not overwritten without --force.
     assert_user_error(&dmil(&["synth", "xor", "--out", data_s]), "not empty");
 
     // Synthetic modalities are numbered from 1, like a folder's.
-    let mut args = vec!["train", "--data", "synthetic:and", "--modalities", "1,2", "--json"];
+    let mut args = vec![
+        "train",
+        "--data",
+        "synthetic:and",
+        "--modalities",
+        "1,2",
+        "--json",
+    ];
     args.extend(QUICK);
     stdout_json(&dmil(&args));
     assert_user_error(&dmil(&["train", "--modalities", "0,1"]), "--modalities");
 
     // Sizes that would exhaust memory are refused up front.
-    assert_user_error(&dmil(&["train", "--latent", "100000000000"]), "above the supported");
+    assert_user_error(
+        &dmil(&["train", "--latent", "100000000000"]),
+        "above the supported",
+    );
     let huge = dir.path().join("huge");
     let huge_s = huge.to_str().unwrap();
-    assert_user_error(&dmil(&["synth", "xor", "--out", huge_s, "--train", "4000000000"]), "");
+    assert_user_error(
+        &dmil(&["synth", "xor", "--out", huge_s, "--train", "4000000000"]),
+        "",
+    );
 
     // A single training class, or a stray huge label, is a clear error.
     let labels = data.join("labels_tr.csv");
@@ -167,7 +182,11 @@ fn guards_against_input_that_would_panic_hang_or_overwrite() {
         .collect();
     std::fs::write(&labels, &ones).unwrap();
     assert_user_error(&dmil(&["train", "--data", data_s]), "distinct");
-    std::fs::write(&labels, ones.replacen('1', "100000", 1).replacen("1\n", "0\n", 1)).unwrap();
+    std::fs::write(
+        &labels,
+        ones.replacen('1', "100000", 1).replacen("1\n", "0\n", 1),
+    )
+    .unwrap();
     assert_user_error(&dmil(&["train", "--data", data_s]), "implying");
 
     // Negative numbers reach the range checks.
