@@ -85,6 +85,24 @@ fn checkpoints_serve_eval_and_predict_and_survive_a_failed_run() {
     assert_eq!(rows[0]["probabilities"].as_array().unwrap().len(), 2);
     assert_eq!(rows[0]["weights"].as_array().unwrap().len(), 4);
 
+    // Prediction needs only the test features: no labels, no training files.
+    let unlabelled = dir.path().join("unlabelled");
+    std::fs::create_dir(&unlabelled).unwrap();
+    for m in 1..=2 {
+        let name = format!("{m}_te.csv");
+        std::fs::copy(data.join(&name), unlabelled.join(&name)).unwrap();
+    }
+    let from_features = stdout_json(&dmil(&[
+        "predict",
+        "--checkpoint",
+        checkpoint.to_str().unwrap(),
+        "--data",
+        unlabelled.to_str().unwrap(),
+        "--format",
+        "json",
+    ]));
+    assert_eq!(from_features["predictions"], predicted["predictions"]);
+
     // A failing run with the same --out leaves the earlier results as they were.
     let before = std::fs::read(run.join("metrics.json")).unwrap();
     let failed = dmil(&["train", "--data", "/no/such/folder", "--out", run_s]);

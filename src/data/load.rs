@@ -123,6 +123,44 @@ pub fn load_dir(dir: &Path, modalities: &[usize]) -> Result<DataSplits, DataErro
     load_dir_as(dir, modalities, format)
 }
 
+/// Reads only the test features `i_te.csv` (or `i_te.npy`) of the listed modalities, for
+/// prediction on data without labels: no labels or training files are needed.
+///
+/// # Errors
+///
+/// [`DataError::InvalidArgument`] for an empty list, modality 0 or a repeat;
+/// [`DataError::Missing`] naming `i_te.csv` when neither file exists; every error of the
+/// readers; [`DataError::RowCount`] when the modalities' row counts differ.
+pub fn load_test_features(dir: &Path, modalities: &[usize]) -> Result<Vec<Matrix>, DataError> {
+    check_modality_list(modalities)?;
+    let mut matrices: Vec<(PathBuf, Matrix)> = Vec::with_capacity(modalities.len());
+    for &m in modalities {
+        let csv = dir.join(format!("{m}_te.csv"));
+        let npy = dir.join(format!("{m}_te.npy"));
+        let (path, matrix) = if csv.is_file() {
+            let matrix = read_matrix_csv(&csv)?;
+            (csv, matrix)
+        } else if npy.is_file() {
+            let matrix = read_matrix_npy(&npy)?;
+            (npy, matrix)
+        } else {
+            return Err(DataError::Missing { path: csv });
+        };
+        if let Some((first, other)) = matrices.first() {
+            if other.rows != matrix.rows {
+                return Err(DataError::RowCount {
+                    first: first.clone(),
+                    first_rows: other.rows,
+                    second: path,
+                    second_rows: matrix.rows,
+                });
+            }
+        }
+        matrices.push((path, matrix));
+    }
+    Ok(matrices.into_iter().map(|(_, m)| m).collect())
+}
+
 /// Loads the listed modalities of `dir` from files of the given format.
 ///
 /// # Errors

@@ -26,7 +26,9 @@ pub use batch::batches;
 pub use csv::{read_labels_csv, read_matrix_csv, read_names_csv, MAX_LABEL};
 pub use dataset::{DataSplits, Dataset, SampleKind};
 pub use error::DataError;
-pub use load::{detect_format, list_modalities, load_dir, load_dir_as, FileFormat};
+pub use load::{
+    detect_format, list_modalities, load_dir, load_dir_as, load_test_features, FileFormat,
+};
 pub use matrix::Matrix;
 pub use npy::{encode_npy_f32, read_labels_npy, read_matrix_npy};
 pub use preprocess::Standardizer;

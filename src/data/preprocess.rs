@@ -2,6 +2,7 @@
 
 use super::dataset::Dataset;
 use super::error::DataError;
+use super::matrix::Matrix;
 
 /// Subtracts each feature's training mean and divides by its training standard deviation:
 /// `x' = (x - mean_j) / std_j`, per modality and column `j`.
@@ -69,6 +70,17 @@ impl Standardizer {
     /// [`DataError::InvalidArgument`] when `data`'s modality widths differ from the ones the
     /// standardizer was fitted on.
     pub fn apply(&self, data: &mut Dataset) -> Result<(), DataError> {
+        self.apply_to(&mut data.modalities)
+    }
+
+    /// Standardises one matrix per modality in place, as [`Standardizer::apply`] does for a
+    /// dataset (for features without labels).
+    ///
+    /// # Errors
+    ///
+    /// As [`Standardizer::apply`].
+    pub fn apply_to(&self, modalities: &mut [Matrix]) -> Result<(), DataError> {
+        let widths: Vec<usize> = modalities.iter().map(|m| m.cols).collect();
         let fitted: Vec<usize> = self.means.iter().map(Vec::len).collect();
         let scales: Vec<usize> = self.stds.iter().map(Vec::len).collect();
         if scales != fitted
@@ -84,15 +96,12 @@ impl Standardizer {
             );
             return Err(DataError::argument("Standardizer::apply", reason));
         }
-        if data.modality_widths() != fitted {
-            let reason = format!(
-                "fitted on modality widths {fitted:?}, applied to {:?}",
-                data.modality_widths()
-            );
+        if widths != fitted {
+            let reason = format!("fitted on modality widths {fitted:?}, applied to {widths:?}");
             return Err(DataError::argument("Standardizer::apply", reason));
         }
 
-        for (m, matrix) in data.modalities.iter_mut().enumerate() {
+        for (m, matrix) in modalities.iter_mut().enumerate() {
             let (mean, std) = (&self.means[m], &self.stds[m]);
             for i in 0..matrix.rows {
                 for (j, x) in matrix.row_mut(i).iter_mut().enumerate() {

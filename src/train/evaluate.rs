@@ -5,6 +5,7 @@ use super::tensor_data::TensorData;
 use crate::autograd::no_grad;
 use crate::error::{Error, Result};
 use crate::model::MultimodalModel;
+use crate::tensor::Tensor;
 
 /// What a model does on a dataset.
 #[derive(Clone, Debug)]
@@ -57,27 +58,45 @@ impl Evaluation {
     }
 }
 
-/// Predicts `data` in evaluation mode (means instead of samples, no dropout) without recording
-/// a graph, in batches of `batch_size`. Leaves the model in evaluation mode.
+/// What a model predicts for a set of samples, without labels to score it against.
+#[derive(Clone, Debug)]
+pub struct Predictions {
+    /// Softmax probabilities, `samples x classes`, row-major.
+    pub probabilities: Vec<f32>,
+    /// The arg-max class of each sample.
+    pub predictions: Vec<usize>,
+    /// Gate weights, `samples x components`, row-major (DMIL only).
+    pub weights: Option<Vec<f32>>,
+}
+
+/// Predicts the rows of `inputs` (one `[samples, width]` tensor per modality) in evaluation
+/// mode (means instead of samples, no dropout) without recording a graph, in batches of
+/// `batch_size`. Leaves the model in evaluation mode.
 ///
 /// # Errors
-/// Shape errors when `data` does not fit the model; [`Error::NonFinite`] when a prediction is
+/// Shape errors when `inputs` do not fit the model; [`Error::NonFinite`] when a prediction is
 /// NaN.
-pub fn evaluate(
+pub fn predict(
     model: &dyn MultimodalModel,
-    data: &TensorData,
+    inputs: &[Tensor<f32>],
     batch_size: usize,
-) -> Result<Evaluation> {
+) -> Result<Predictions> {
     model.set_training(false);
     let classes = model.config().num_classes;
-    let mut probabilities = Vec::with_capacity(data.len() * classes);
+    let samples = inputs
+        .first()
+        .map_or(0, |x| x.dims().first().copied().unwrap_or(0));
+    let mut probabilities = Vec::with_capacity(samples * classes);
     let mut weights: Option<Vec<f32>> = None;
 
     no_grad(|| -> Result<()> {
-        let all: Vec<usize> = (0..data.len()).collect();
+        let all: Vec<usize> = (0..samples).collect();
         for chunk in all.chunks(batch_size.max(1)) {
-            let (inputs, _) = data.batch(chunk)?;
-            let prediction = model.predict(&inputs)?;
+            let batch = inputs
+                .iter()
+                .map(|x| x.try_index_select(0, chunk))
+                .collect::<Result<Vec<_>>>()?;
+            let prediction = model.predict(&batch)?;
             probabilities.extend(prediction.logits.softmax(-1).to_vec());
             if let Some(w) = prediction.weights {
                 weights.get_or_insert_with(Vec::new).extend(w.to_vec());
@@ -95,6 +114,28 @@ pub fn evaluate(
         .chunks_exact(classes)
         .map(|row| (0..classes).fold(0, |best, c| if row[c] > row[best] { c } else { best }))
         .collect();
+    Ok(Predictions {
+        probabilities,
+        predictions,
+        weights,
+    })
+}
+
+/// Predicts `data` as [`predict`] does and scores the predictions against its labels.
+///
+/// # Errors
+/// As [`predict`], and [`Error::Metrics`] when a label is out of the model's classes.
+pub fn evaluate(
+    model: &dyn MultimodalModel,
+    data: &TensorData,
+    batch_size: usize,
+) -> Result<Evaluation> {
+    let Predictions {
+        probabilities,
+        predictions,
+        weights,
+    } = predict(model, &data.inputs, batch_size)?;
+    let classes = model.config().num_classes;
     let metrics = Metrics::compute(&probabilities, &data.labels, classes)?;
     let mean_weights = weights.as_ref().map(|w| {
         let k = w.len() / data.len().max(1);

@@ -10,7 +10,7 @@ mod tensor_data;
 mod trainer;
 
 pub use config::{OptimizerKind, Selection, SelectionMetric, StagePlan, TrainConfig};
-pub use evaluate::{evaluate, Evaluation, InteractionWeights};
+pub use evaluate::{evaluate, predict, Evaluation, InteractionWeights, Predictions};
 pub use experiment::{prepare, run, DataSource, PreparedData, RunResult};
 pub use metrics::Metrics;
 pub use observer::{EpochSummary, Silent, TrainObserver};

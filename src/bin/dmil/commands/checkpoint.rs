@@ -5,10 +5,14 @@ use std::path::Path;
 
 use serde_json::{json, Value};
 
+use dmil::data::load_test_features;
 use dmil::data::Standardizer;
 use dmil::model::{self, ModelConfig, MultimodalModel};
 use dmil::nn::{load_checkpoint, read_checkpoint_metadata, save_checkpoint};
-use dmil::train::{evaluate, DataSource, PreparedData, RunResult, TensorData};
+use dmil::tensor::Tensor;
+use dmil::train::{
+    evaluate, predict as predict_all, DataSource, PreparedData, RunResult, TensorData,
+};
 use dmil::{Error, Result};
 
 use crate::cli::{CheckpointDataArgs, EvalArgs, Format, PredictArgs, TrainArgs};
@@ -83,17 +87,7 @@ fn load(path: &Path) -> Result<Loaded> {
 /// The test split of the chosen data (by default the checkpoint's), standardised as the
 /// checkpoint's training data was.
 fn test_data(loaded: &Loaded, args: &CheckpointDataArgs) -> Result<(String, TensorData)> {
-    if args.modalities.is_some() && args.modalities != loaded.modalities {
-        return Err(Error::Config(format!(
-            "the checkpoint was trained on modalities {}; --modalities {:?} would feed it \
-             other features",
-            loaded
-                .modalities
-                .as_ref()
-                .map_or("(all)".into(), |m| format!("{m:?}")),
-            args.modalities.as_deref().unwrap_or_default()
-        )));
-    }
+    check_modalities(loaded, args)?;
     let data = args.data.clone().unwrap_or_else(|| loaded.data.clone());
     let splits = super::source(&data).load(loaded.modalities.as_deref(), loaded.seed)?;
     let mut test = splits.test;
@@ -106,6 +100,22 @@ fn test_data(loaded: &Loaded, args: &CheckpointDataArgs) -> Result<(String, Tens
     }
     loaded.standardizer.apply(&mut test)?;
     Ok((data, TensorData::from_dataset(&test)?))
+}
+
+/// Refuses modalities other than the ones the checkpoint was trained on.
+fn check_modalities(loaded: &Loaded, args: &CheckpointDataArgs) -> Result<()> {
+    if args.modalities.is_some() && args.modalities != loaded.modalities {
+        return Err(Error::Config(format!(
+            "the checkpoint was trained on modalities {}; --modalities {:?} would feed it \
+             other features",
+            loaded
+                .modalities
+                .as_ref()
+                .map_or("(all)".into(), |m| format!("{m:?}")),
+            args.modalities.as_deref().unwrap_or_default()
+        )));
+    }
+    Ok(())
 }
 
 /// Runs `dmil eval`.
@@ -142,16 +152,46 @@ pub fn eval(args: EvalArgs) -> Result<()> {
     Ok(())
 }
 
+/// The test features of the chosen data (by default the checkpoint's), standardised as the
+/// checkpoint's training data was. A folder needs only its `i_te` files: no labels.
+fn test_features(loaded: &Loaded, args: &CheckpointDataArgs) -> Result<Vec<Tensor<f32>>> {
+    check_modalities(loaded, args)?;
+    let data = args.data.clone().unwrap_or_else(|| loaded.data.clone());
+    let widths = &loaded.model.config().input_widths;
+    let mut matrices = match super::source(&data) {
+        DataSource::Dir(dir) => {
+            let all: Vec<usize> = (1..=widths.len()).collect();
+            load_test_features(&dir, loaded.modalities.as_deref().unwrap_or(&all))?
+        }
+        synthetic => {
+            let modalities = loaded.modalities.as_deref();
+            synthetic.load(modalities, loaded.seed)?.test.modalities
+        }
+    };
+    let found: Vec<usize> = matrices.iter().map(|m| m.cols).collect();
+    if &found != widths {
+        return Err(Error::Config(format!(
+            "the checkpoint expects modality widths {widths:?}, the data {data} has {found:?}"
+        )));
+    }
+    loaded.standardizer.apply_to(&mut matrices)?;
+    matrices
+        .iter()
+        .map(|m| Tensor::from_slice(&m.data, [m.rows, m.cols]))
+        .collect()
+}
+
 /// Runs `dmil predict`.
 pub fn predict(args: PredictArgs) -> Result<()> {
     let loaded = load(&args.checkpoint)?;
-    let (_, test) = test_data(&loaded, &args.data)?;
-    let evaluation = evaluate(loaded.model.as_ref(), &test, 256)?;
+    let inputs = test_features(&loaded, &args.data)?;
+    let samples = inputs.first().map_or(0, |x| x.dims()[0]);
+    let evaluation = predict_all(loaded.model.as_ref(), &inputs, 256)?;
     let classes = loaded.model.config().num_classes;
     let components = loaded.model.component_names();
     let k = components.len();
 
-    let rows: Vec<Value> = (0..test.len())
+    let rows: Vec<Value> = (0..samples)
         .map(|i| {
             let probs = &evaluation.probabilities[i * classes..(i + 1) * classes];
             let weights = evaluation.weights.as_ref().map(|w| &w[i * k..(i + 1) * k]);
@@ -166,7 +206,7 @@ pub fn predict(args: PredictArgs) -> Result<()> {
             header.extend((0..classes).map(|c| format!("p{c}")));
             header.extend(components.iter().map(|c| format!("w_{c}")));
             outln!("{}", header.join(","));
-            for i in 0..test.len() {
+            for i in 0..samples {
                 let mut cells = vec![i.to_string(), evaluation.predictions[i].to_string()];
                 let probs = &evaluation.probabilities[i * classes..(i + 1) * classes];
                 cells.extend(probs.iter().map(|p| format!("{p:.6}")));
