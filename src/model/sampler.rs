@@ -30,10 +30,4 @@ impl NoiseSource {
         let mut rng = self.rng.lock().unwrap_or_else(PoisonError::into_inner);
         g.sample(&mut rng)
     }
-
-    /// Draws a uniform number in [0, 1) (for dropout masks).
-    pub fn with_rng<R>(&self, f: impl FnOnce(&mut ChaCha8Rng) -> R) -> R {
-        let mut rng = self.rng.lock().unwrap_or_else(PoisonError::into_inner);
-        f(&mut rng)
-    }
 }

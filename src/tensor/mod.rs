@@ -7,7 +7,7 @@
 //!
 //! # Error model
 //! Operations whose success depends on shapes come in two forms: `try_op` returns
-//! [`Result`](crate::Result) with an [`Error`](crate::Error) that names the operation and both
+//! [`Result`] with an [`Error`] that names the operation and both
 //! shapes, and `op` (and the arithmetic operators) panic with that same message. Model code
 //! whose shapes are fixed by construction reads like the maths with the panicking form;
 //! anything fed by user data uses `try_`. Operations that cannot fail have one form.

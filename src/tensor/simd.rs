@@ -2,7 +2,7 @@
 //! chosen at run time and a portable scalar fallback.
 //!
 //! The arithmetic operations (add, mul, fused expressions, sums) need no intrinsics: their
-//! loops are written so that the compiler vectorises them (see [`super::kernels`]). What it
+//! loops are written so that the compiler vectorises them (see `kernels.rs`). What it
 //! cannot vectorise is a call into the C maths library, so `exp` and `sigmoid` are computed
 //! here with a polynomial, eight lanes at a time.
 //!
