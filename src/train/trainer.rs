@@ -37,7 +37,8 @@ pub struct FitReport {
 }
 
 /// Trains `model` on `train`, choosing the best epoch of each stage on `select` by
-/// `config.selection_metric` (a later epoch must beat the best strictly). Batches are shuffled with `seed + epoch`.
+/// `config.selection_metric` (a later epoch must beat the best strictly; the stage's starting
+/// point counts as epoch 0). Batches are shuffled from `seed` and the epoch.
 ///
 /// # Errors
 /// [`Error::Config`] for an unusable configuration or empty data; [`Error::NonFinite`] naming
