@@ -214,3 +214,19 @@ fn a_non_finite_loss_names_stage_epoch_step_and_term() {
         "{message}"
     );
 }
+
+#[test]
+fn refit_trains_a_fresh_model_on_all_training_data() {
+    let data = synthetic("and", 6);
+    let mut config = quick_config();
+    config.refit = true;
+    let result = run(ModelKind::Dmil, &data, &|_| {}, &config, 6, &mut Silent).expect("trains");
+
+    assert!(
+        result.test.metrics.accuracy > 0.9,
+        "accuracy {}",
+        result.test.metrics.accuracy
+    );
+    // The reported history is the selection run's; the kept model saw fit + validation data.
+    assert_eq!(result.report.stages.len(), 3);
+}

@@ -12,7 +12,7 @@ use super::tensor_data::TensorData;
 use super::trainer::{fit, FitReport};
 use crate::data::{self, DataSplits, Dataset, Standardizer, SyntheticSpec};
 use crate::error::{Error, Result};
-use crate::model::{self, ModelConfig, ModelKind, MultimodalModel};
+use crate::model::{self, ModelConfig, ModelKind, MultimodalModel, Stage};
 
 /// Samples of a synthetic dataset generated for training and for testing.
 pub const SYNTHETIC_SIZES: (usize, usize) = (2000, 1000);
@@ -192,6 +192,32 @@ fn check_labels(train: &Dataset) -> Result<()> {
     Ok(())
 }
 
+/// Trains a fresh model on the fitting and validation parts together, each stage for the
+/// number of epochs that `report` found best, keeping the last epoch.
+fn refit(
+    config: &ModelConfig,
+    report: &FitReport,
+    data: &PreparedData,
+    train: &TrainConfig,
+    seed: u64,
+    observer: &mut dyn TrainObserver,
+) -> Result<Box<dyn MultimodalModel>> {
+    let mut plan = train.clone();
+    plan.keep_last_epoch = true;
+    for stage in &report.stages {
+        match stage.stage {
+            Stage::Decompose => plan.decompose.epochs = stage.best_epoch,
+            Stage::Interact => plan.interact.epochs = stage.best_epoch,
+            Stage::FineTune => plan.finetune.epochs = stage.best_epoch,
+            Stage::Supervised => plan.supervised.epochs = stage.best_epoch,
+        }
+    }
+    let all = data.fit.concat(&data.select)?;
+    let model = model::build(config, seed)?;
+    fit(model.as_ref(), &all, &all, &plan, seed, observer)?;
+    Ok(model)
+}
+
 /// A trained model with its history and test results.
 pub struct RunResult {
     /// The trained model (the best epoch of its last stage).
@@ -220,7 +246,7 @@ pub fn run(
     let started = Instant::now();
     let mut config = ModelConfig::new(kind, data.widths.clone(), data.num_classes);
     customize(&mut config);
-    let model = model::build(&config, seed)?;
+    let mut model = model::build(&config, seed)?;
     let report = fit(
         model.as_ref(),
         &data.fit,
@@ -229,6 +255,9 @@ pub fn run(
         seed,
         observer,
     )?;
+    if train.refit && train.selection == Selection::Validation {
+        model = refit(&config, &report, data, train, seed, observer)?;
+    }
     let test = evaluate(model.as_ref(), &data.test, train.batch_size)?;
     if test.probabilities.is_empty() {
         return Err(Error::Config("the test split is empty".into()));

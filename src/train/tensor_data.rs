@@ -44,6 +44,25 @@ impl TensorData {
         self.labels.is_empty()
     }
 
+    /// The samples of `self` followed by those of `other`.
+    ///
+    /// # Errors
+    /// [`crate::Error::ShapeMismatch`] when the modalities' widths differ.
+    pub fn concat(&self, other: &TensorData) -> Result<TensorData> {
+        let inputs = self
+            .inputs
+            .iter()
+            .zip(&other.inputs)
+            .map(|(a, b)| Tensor::try_concat(&[a, b], 0))
+            .collect::<Result<Vec<_>>>()?;
+        let labels = self.labels.iter().chain(&other.labels).copied().collect();
+        Ok(TensorData {
+            inputs,
+            labels,
+            num_classes: self.num_classes.max(other.num_classes),
+        })
+    }
+
     /// The rows `indices` of every modality, and their labels.
     ///
     /// # Errors

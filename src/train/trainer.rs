@@ -137,7 +137,7 @@ fn fit_stage(
         let evaluation = evaluate(model, select, config.batch_size)?;
         let score =
             (config.selection_metric).score(evaluation.metrics.accuracy, evaluation.metrics.map);
-        let improved = score > best_score;
+        let improved = score > best_score || config.keep_last_epoch;
         if improved {
             (best_score, best_epoch) = (score, epoch);
             best = Snapshot::take(model);

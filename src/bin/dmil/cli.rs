@@ -117,6 +117,9 @@ pub struct FitArgs {
     /// Width of each modality's embedding Z_m.
     #[arg(long)]
     pub embedding: Option<usize>,
+    /// After selecting epochs on validation data, retrain on all training data for them.
+    #[arg(long)]
+    pub refit: bool,
     /// Fraction of the training split held out for validation.
     #[arg(long, allow_negative_numbers = true)]
     pub validation_fraction: Option<f64>,

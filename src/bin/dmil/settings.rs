@@ -63,6 +63,7 @@ pub fn train_config(args: &FitArgs, selection: SelectOn) -> Result<TrainConfig> 
         config.finetune.learning_rate = lr / 10.0;
         config.supervised.learning_rate = lr;
     }
+    config.refit = args.refit;
     if let Some(decay) = args.weight_decay {
         config.weight_decay = decay;
     }
