@@ -148,7 +148,14 @@ fn pid_of_a_table_prints_its_exact_decomposition() {
     assert!((json["percent"]["synergy"].as_f64().unwrap() - 100.0).abs() < 1e-2);
 
     std::fs::write(&table, "[[[0.5,-0.1]]]").unwrap();
-    assert_user_error(&dmil(&["pid", "--table", table.to_str().unwrap()]), "");
+    assert_user_error(
+        &dmil(&["pid", "--table", table.to_str().unwrap()]),
+        "non-negative",
+    );
+    assert_user_error(
+        &dmil(&["pid", "--table", table.to_str().unwrap()]),
+        "xor.json",
+    );
     assert!(Path::new(&table).exists());
 }
 
@@ -188,7 +195,7 @@ fn guards_against_input_that_would_panic_hang_or_overwrite() {
     let huge_s = huge.to_str().unwrap();
     assert_user_error(
         &dmil(&["synth", "xor", "--out", huge_s, "--train", "4000000000"]),
-        "",
+        "samples per split",
     );
 
     // A single training class, or a stray huge label, is a clear error.

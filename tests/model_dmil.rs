@@ -102,8 +102,15 @@ fn every_model_fits_an_easy_gate_dataset() {
     let data = synthetic("and", 3);
     for kind in ModelKind::ALL {
         let result = train(kind, &data, 3);
+        // Ensemble's heads are trained apart: each knows only P(y | b_m), which is 1/2 for a
+        // 1 bit, so on (1, 1) its averaged logits carry no signal and it is right by chance.
+        let floor = if kind == ModelKind::Ensemble {
+            0.8
+        } else {
+            0.95
+        };
         assert!(
-            result.test.metrics.accuracy > 0.9,
+            result.test.metrics.accuracy > floor,
             "{kind}: accuracy {}",
             result.test.metrics.accuracy
         );

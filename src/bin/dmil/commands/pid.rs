@@ -199,7 +199,7 @@ fn table(path: &Path, json_out: bool) -> Result<()> {
             flat.len()
         )));
     }
-    let p = JointDistribution::new(n1, n2, ny, flat)?;
+    let p = JointDistribution::new(n1, n2, ny, flat).map_err(|e| bad(e.to_string()))?;
     let result = decompose(&p);
     if json_out {
         print_json(&json!({"bits": result.bits, "percent": percent_json(&result.percent)}));
