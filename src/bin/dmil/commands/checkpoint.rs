@@ -89,7 +89,7 @@ fn load(path: &Path) -> Result<Loaded> {
 fn test_data(loaded: &Loaded, args: &CheckpointDataArgs) -> Result<(String, TensorData)> {
     check_modalities(loaded, args)?;
     let data = args.data.clone().unwrap_or_else(|| loaded.data.clone());
-    let splits = super::source(&data).load(loaded.modalities.as_deref(), loaded.seed)?;
+    let splits = DataSource::parse(&data).load(loaded.modalities.as_deref(), loaded.seed)?;
     let mut test = splits.test;
     let widths = test.modality_widths();
     if widths != loaded.model.config().input_widths {
@@ -158,7 +158,7 @@ fn test_features(loaded: &Loaded, args: &CheckpointDataArgs) -> Result<Vec<Tenso
     check_modalities(loaded, args)?;
     let data = args.data.clone().unwrap_or_else(|| loaded.data.clone());
     let widths = &loaded.model.config().input_widths;
-    let mut matrices = match super::source(&data) {
+    let mut matrices = match DataSource::parse(&data) {
         DataSource::Dir(dir) => {
             let all: Vec<usize> = (1..=widths.len()).collect();
             load_test_features(&dir, loaded.modalities.as_deref().unwrap_or(&all))?

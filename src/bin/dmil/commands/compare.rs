@@ -7,7 +7,7 @@ use std::time::Instant;
 use serde_json::{json, Value};
 
 use dmil::model::ModelKind;
-use dmil::train::{prepare, run as run_experiment, InteractionWeights, Selection};
+use dmil::train::{prepare, run as run_experiment, DataSource, InteractionWeights, Selection};
 use dmil::Result;
 
 use crate::cli::{CompareArgs, SelectOn};
@@ -49,7 +49,7 @@ pub fn run(args: CompareArgs) -> Result<()> {
         one => vec![one],
     };
     let started = Instant::now();
-    let source = super::source(&args.data.data);
+    let source = DataSource::parse(&args.data.data);
 
     let mut tables = Vec::new();
     for protocol in protocols {

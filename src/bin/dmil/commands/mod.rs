@@ -7,7 +7,6 @@ pub mod pid;
 pub mod synth;
 pub mod train;
 
-use dmil::train::DataSource;
 use dmil::{Error, Result};
 
 use crate::cli::Device;
@@ -41,9 +40,4 @@ fn cuda_unavailable() -> String {
     "this binary was built without the `cuda` feature; rebuild with `--features cuda`, or use \
      --device cpu"
         .into()
-}
-
-/// The data source named on the command line.
-pub fn source(data: &str) -> DataSource {
-    DataSource::parse(data)
 }

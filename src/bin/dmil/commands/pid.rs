@@ -34,7 +34,7 @@ pub fn run(args: PidArgs) -> Result<()> {
         return table(path, args.json);
     }
 
-    let source = super::source(&args.data.data);
+    let source = DataSource::parse(&args.data.data);
     let splits = source.load(args.data.modalities.as_deref(), 0)?;
     if splits.train.num_modalities() != 2 {
         return Err(Error::Config(format!(

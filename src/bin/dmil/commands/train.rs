@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde_json::json;
 
 use dmil::model::ModelKind;
-use dmil::train::{prepare, run as run_experiment, RunResult, Selection};
+use dmil::train::{prepare, run as run_experiment, DataSource, RunResult, Selection};
 use dmil::{Error, Result};
 
 use super::checkpoint::save;
@@ -20,7 +20,7 @@ use crate::settings;
 pub fn run(args: TrainArgs) -> Result<()> {
     super::require_device(args.device)?;
     let kind: ModelKind = args.model.parse()?;
-    let source = super::source(&args.data.data);
+    let source = DataSource::parse(&args.data.data);
     let config = settings::train_config(&args.fit, args.fit.select_on)?;
     let splits = source.load(args.data.modalities.as_deref(), args.seed)?;
     let data = prepare(
