@@ -21,6 +21,7 @@ pub mod model;
 pub mod nn;
 pub mod optim;
 pub mod pid;
+pub mod step;
 pub mod tensor;
 pub mod train;
 
