@@ -14,36 +14,8 @@
 // pointer is 16-byte aligned (and, for per-row kernels, cols % 4 == 0, so a float4 never
 // straddles two rows); otherwise, and for the tail, scalar.
 
-// u32, u64, aligned16, thread_index and thread_count come from common.cuh, which
-// src/cuda/compile.rs puts in front of this file.
-
-#define FULL_MASK 0xffffffffu
-
-__device__ __forceinline__ float warp_sum(float v) {
-    for (int delta = 16; delta > 0; delta /= 2) {
-        v += __shfl_xor_sync(FULL_MASK, v, delta);
-    }
-    return v;
-}
-
-// Sum over the block; the result is valid in thread 0. blockDim.x must be a multiple of 32.
-__device__ float block_sum(float v) {
-    __shared__ float partial[32];
-    u32 lane = threadIdx.x % 32;
-    u32 warp = threadIdx.x / 32;
-
-    v = warp_sum(v);
-    if (lane == 0) {
-        partial[warp] = v;
-    }
-    __syncthreads();
-
-    if (warp == 0) {
-        v = lane < blockDim.x / 32 ? partial[lane] : 0.0f;
-        v = warp_sum(v);
-    }
-    return v;
-}
+// u32, u64, aligned16, thread_index, thread_count, warp_sum and block_sum come from
+// common.cuh, which src/cuda/compile.rs puts in front of this file.
 
 // The summands, before the factor 0.5.
 __device__ __forceinline__ float std_term(float mu, float lv) {

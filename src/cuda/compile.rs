@@ -61,8 +61,35 @@ pub const SYNERGY: KernelSource = KernelSource {
     ],
 };
 
+/// `kernels/step.cu`: the primitives of the explicit DMIL training step (`crate::step`)
+/// other than matrix products.
+pub const STEP: KernelSource = KernelSource {
+    file: "step.cu",
+    source: include_str!("../../kernels/step.cu"),
+    functions: &[
+        "add_bias",
+        "add_column_sums",
+        "relu_forward",
+        "relu_backward",
+        "mul_assign",
+        "dropout_mask",
+        "put_columns",
+        "add_columns",
+        "reparameterize_backward_add",
+        "product_backward_add",
+        "cross_entropy",
+        "kl_standard_normal",
+        "kl_gaussians",
+        "mse",
+        "gate_forward",
+        "gate_backward",
+        "sum_squares",
+        "adam",
+    ],
+};
+
 /// Every kernel file, in a fixed order (the order of [`crate::cuda::GpuContext`]'s cache).
-pub const KERNEL_SOURCES: [KernelSource; 3] = [REPARAMETERIZE, GAUSSIAN_KL, SYNERGY];
+pub const KERNEL_SOURCES: [KernelSource; 4] = [REPARAMETERIZE, GAUSSIAN_KL, SYNERGY, STEP];
 
 /// Whether the NVRTC library can be loaded (`libnvrtc.so.13`, `.12`, ... on the library path).
 ///

@@ -90,3 +90,9 @@ pub(crate) fn guard<T>(call: &'static str, f: impl FnOnce() -> T) -> Result<T, C
         CudaError::Library { call, message }
     })
 }
+
+impl From<CudaError> for crate::Error {
+    fn from(err: CudaError) -> Self {
+        crate::Error::Cuda(err.to_string())
+    }
+}

@@ -1,6 +1,8 @@
 //! The CUDA backend (feature `cuda`): device access, run-time kernel compilation, and the
 //! custom kernels of DMIL with their CPU references.
 //!
+//! - [`backend`] implements the explicit DMIL step's primitives ([`crate::step::Backend`])
+//!   on a GPU (never yet run on one; see its documentation);
 //! - [`device`] checks for the driver and holds [`GpuContext`] (context, stream, module
 //!   cache, uploads and downloads);
 //! - [`compile`] embeds the `kernels/*.cu` sources and compiles them with NVRTC;
@@ -12,6 +14,7 @@
 //! cudarc loads libcuda and libnvrtc at run time, so this module builds everywhere; without a
 //! driver, [`GpuContext::open`] returns [`CudaError::NoDriver`].
 
+pub mod backend;
 pub mod compile;
 pub mod device;
 pub mod error;
@@ -21,6 +24,7 @@ pub mod reference;
 
 pub use cudarc::driver::CudaSlice;
 
+pub use backend::CudaBackend;
 pub use compile::{compile_ptx, nvrtc_available, KernelSource, KERNEL_SOURCES};
 pub use device::{device_count, driver_available, GpuContext};
 pub use error::CudaError;
