@@ -214,9 +214,9 @@ fn whole_steps_match_the_cpu_backend() {
         for stage in [Stage::Decompose, Stage::Interact, Stage::FineTune] {
             let model = Dmil::new(config.clone(), 5).expect("model");
             let d = Replay::new(&config, 5).next(&config, 33, stage);
-            let mut cpu = DmilStep::new(CpuBackend, &config, &model).expect("cpu");
+            let mut cpu = DmilStep::new(&CpuBackend, &config, &model).expect("cpu");
             let backend = cuda().expect("the GPU opened a moment ago");
-            let mut dev = DmilStep::new(backend, &config, &model).expect("gpu");
+            let mut dev = DmilStep::new(&backend, &config, &model).expect("gpu");
             cpu.forward_backward(&batch_on(&CpuBackend, &d), stage)
                 .expect("cpu step");
             let batch = batch_on(dev.backend(), &d);
@@ -246,8 +246,8 @@ fn training_steps_match_the_cpu_backend() {
     let Some(gpu) = cuda() else { return };
     let config = step_support::small_config(2, 0.2);
     let model = Dmil::new(config.clone(), 8).expect("model");
-    let mut cpu = DmilStep::new(CpuBackend, &config, &model).expect("cpu");
-    let mut dev = DmilStep::new(gpu, &config, &model).expect("gpu");
+    let mut cpu = DmilStep::new(&CpuBackend, &config, &model).expect("cpu");
+    let mut dev = DmilStep::new(&gpu, &config, &model).expect("gpu");
     let mut replay = Replay::new(&config, 8);
     let settings = AdamSettings {
         lr: 5e-3,

@@ -23,7 +23,7 @@ const STAGES: [Stage; 3] = [Stage::Decompose, Stage::Interact, Stage::FineTune];
 /// Compares one step of the CPU backend with the autograd model.
 fn compare(config: &ModelConfig, seed: u64, rows: usize, stage: Stage) {
     let model = Dmil::new(config.clone(), seed).expect("model");
-    let mut step = DmilStep::new(CpuBackend, config, &model).expect("step");
+    let mut step = DmilStep::new(&CpuBackend, config, &model).expect("step");
     let d = draws(config, seed, rows, stage);
     let (want_terms, want_grads) = autograd_step(&model, config, &d, stage);
 
@@ -114,7 +114,7 @@ fn training_steps_match_the_trainer_optimizer() {
     let seed = 21;
     let (lr, weight_decay, clip_norm) = (5e-3, 1e-3, 0.5);
     let model = Dmil::new(config.clone(), seed).expect("model");
-    let mut step = DmilStep::new(CpuBackend, &config, &model).expect("step");
+    let mut step = DmilStep::new(&CpuBackend, &config, &model).expect("step");
     let mut replay = Replay::new(&config, seed);
     let settings = AdamSettings {
         lr,
@@ -190,7 +190,7 @@ fn training_steps_match_the_trainer_optimizer() {
 fn a_batch_that_does_not_fit_is_an_error() {
     let config = step_support::small_config(2, 0.0);
     let model = Dmil::new(config.clone(), 3).expect("model");
-    let mut step = DmilStep::new(CpuBackend, &config, &model).expect("step");
+    let mut step = DmilStep::new(&CpuBackend, &config, &model).expect("step");
     let mut d = draws(&config, 3, 4, Stage::FineTune);
     d.inputs.pop();
     let err = step
@@ -207,7 +207,7 @@ fn a_model_of_another_configuration_is_refused() {
     let config = step_support::small_config(2, 0.0);
     let other = step_support::small_config(3, 0.0);
     let model = Dmil::new(other, 3).expect("model");
-    let err = DmilStep::new(CpuBackend, &config, &model)
+    let err = DmilStep::new(&CpuBackend, &config, &model)
         .err()
         .expect("parameters differ");
     assert!(err.to_string().contains("parameter"), "{err}");

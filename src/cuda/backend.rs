@@ -204,6 +204,21 @@ impl Backend for CudaBackend {
         Ok(self.gpu.download(buf)?)
     }
 
+    /// Philox-4x32-10 with Box-Muller (see [`super::kernels::standard_normal`]).
+    fn fill_normal(&self, buf: &mut CudaSlice<f32>, seed: u64, offset: u64) -> Result<()> {
+        self.standard_normal(buf, seed, offset)
+    }
+
+    fn fill_dropout_mask(
+        &self,
+        buf: &mut CudaSlice<f32>,
+        p: f32,
+        seed: u64,
+        offset: u64,
+    ) -> Result<()> {
+        self.dropout_mask(buf, p, seed, offset)
+    }
+
     fn len(&self, buf: &CudaSlice<f32>) -> usize {
         buf.len()
     }

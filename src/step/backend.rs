@@ -88,6 +88,21 @@ pub trait Backend {
     /// Copy failure, or a failure of earlier queued work.
     fn download(&self, buf: &Self::Buf) -> Result<Vec<f32>>;
 
+    /// Fills `buf` with standard normals determined by `(seed, offset)`: the same pair gives
+    /// the same values on one backend (the CPU and GPU generators differ). A caller advances
+    /// `offset` by the length of each fill to get fresh numbers.
+    ///
+    /// # Errors
+    /// Device failure.
+    fn fill_normal(&self, buf: &mut Self::Buf, seed: u64, offset: u64) -> Result<()>;
+
+    /// Fills `buf` with an inverted-dropout mask determined by `(seed, offset)`: each element
+    /// is 0 with probability `p` and `1 / (1 - p)` otherwise.
+    ///
+    /// # Errors
+    /// Device failure.
+    fn fill_dropout_mask(&self, buf: &mut Self::Buf, p: f32, seed: u64, offset: u64) -> Result<()>;
+
     /// The number of elements of `buf`.
     fn len(&self, buf: &Self::Buf) -> usize;
 

@@ -2,6 +2,10 @@
 //! from `matrixmultiply`. No autograd: this is the reference the GPU backend is tested
 //! against, and it is itself tested against the autograd model.
 
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, StandardNormal};
+
 use crate::error::{Error, Result};
 use crate::nn::loss::LOGVAR_RANGE;
 
@@ -10,6 +14,11 @@ use super::backend::{AdamArgs, Backend, Gemm};
 /// The CPU implementation of [`Backend`]; single-threaded.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct CpuBackend;
+
+/// The CPU generator of the draw `(seed, offset)`.
+fn generator(seed: u64, offset: u64) -> ChaCha8Rng {
+    ChaCha8Rng::seed_from_u64(seed ^ offset.wrapping_mul(0x9e37_79b9_7f4a_7c15))
+}
 
 /// Fails unless `a == b`, naming `op`.
 fn same(op: &'static str, a: usize, b: usize) -> Result<()> {
@@ -54,6 +63,22 @@ impl Backend for CpuBackend {
 
     fn download(&self, buf: &Vec<f32>) -> Result<Vec<f32>> {
         Ok(buf.clone())
+    }
+
+    /// ChaCha8 seeded with `seed` mixed with `offset`, through `rand_distr`'s normal sampler.
+    fn fill_normal(&self, buf: &mut Vec<f32>, seed: u64, offset: u64) -> Result<()> {
+        let mut rng = generator(seed, offset);
+        buf.iter_mut()
+            .for_each(|x| *x = StandardNormal.sample(&mut rng));
+        Ok(())
+    }
+
+    fn fill_dropout_mask(&self, buf: &mut Vec<f32>, p: f32, seed: u64, offset: u64) -> Result<()> {
+        let mut rng = generator(seed, offset);
+        let keep = 1.0 / (1.0 - p);
+        buf.iter_mut()
+            .for_each(|x| *x = if rng.random::<f32>() < p { 0.0 } else { keep });
+        Ok(())
     }
 
     fn len(&self, buf: &Vec<f32>) -> usize {

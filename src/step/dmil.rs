@@ -161,21 +161,22 @@ impl Plan {
 }
 
 /// DMIL's parameters on a backend and its training step; see the module documentation.
-pub struct DmilStep<B: Backend> {
-    backend: B,
+pub struct DmilStep<'b, B: Backend> {
+    backend: &'b B,
     config: ModelConfig,
     layers: Layers,
     params: Vec<Param<B>>,
     stats: B::Buf,
 }
 
-impl<B: Backend> DmilStep<B> {
-    /// Copies the parameters of `model`, a DMIL built from `config`, onto `backend`.
+impl<'b, B: Backend> DmilStep<'b, B> {
+    /// Copies the parameters of `model`, a DMIL built from `config`, onto `backend`, with
+    /// fresh optimizer state.
     ///
     /// # Errors
     /// [`Error::Config`] when `config` is not a valid DMIL configuration or `model` does not
     /// hold its parameters; backend errors.
-    pub fn new(backend: B, config: &ModelConfig, model: &dyn Module) -> Result<Self> {
+    pub fn new(backend: &'b B, config: &ModelConfig, model: &dyn Module) -> Result<Self> {
         config.validate()?;
         if config.kind != ModelKind::Dmil {
             return Err(Error::Config(format!(
@@ -184,7 +185,7 @@ impl<B: Backend> DmilStep<B> {
             )));
         }
         let (layers, entries) = params::layout(config);
-        let params = params::upload(&backend, &entries, model)?;
+        let params = params::upload(backend, &entries, model)?;
         let stats = backend.zeros(STAT_SLOTS)?;
         Ok(DmilStep {
             backend,
@@ -196,8 +197,8 @@ impl<B: Backend> DmilStep<B> {
     }
 
     /// The backend.
-    pub fn backend(&self) -> &B {
-        &self.backend
+    pub fn backend(&self) -> &'b B {
+        self.backend
     }
 
     /// Writes the current parameters back into `model` (the CPU model the step was built
@@ -206,7 +207,7 @@ impl<B: Backend> DmilStep<B> {
     /// # Errors
     /// [`Error::Config`] when `model` lacks a parameter; backend errors.
     pub fn download_into(&self, model: &dyn Module) -> Result<()> {
-        params::download(&self.backend, &self.params, model)
+        params::download(self.backend, &self.params, model)
     }
 
     /// Replaces the parameters with those of `model` and forgets the optimizer state.
@@ -215,7 +216,7 @@ impl<B: Backend> DmilStep<B> {
     /// As [`DmilStep::new`].
     pub fn upload_from(&mut self, model: &dyn Module) -> Result<()> {
         let (_, entries) = params::layout(&self.config);
-        self.params = params::upload(&self.backend, &entries, model)?;
+        self.params = params::upload(self.backend, &entries, model)?;
         Ok(())
     }
 
@@ -331,7 +332,7 @@ impl<B: Backend> DmilStep<B> {
         }
 
         let mut run = Run {
-            b: &self.backend,
+            b: self.backend,
             config: &self.config,
             layers: &self.layers,
             params: &mut self.params,

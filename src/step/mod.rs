@@ -11,6 +11,9 @@
 //! tested against the autograd model, loss term by loss term and gradient by gradient, for
 //! every stage; the CUDA backend is tested against the CPU backend (on a machine with a GPU).
 //!
+//! [`fit_step`] trains a DMIL stage by stage with the step, as the trainer does with the
+//! autograd model; `dmil train --device cuda` uses it with the CUDA backend.
+//!
 //! Parameters move between the autograd model and a step by name
 //! ([`DmilStep::new`], [`DmilStep::download_into`]), so checkpoints keep the CPU format.
 //!
@@ -21,8 +24,10 @@
 mod backend;
 mod cpu;
 mod dmil;
+mod fit;
 mod params;
 
 pub use backend::{AdamArgs, Backend, Gemm};
 pub use cpu::CpuBackend;
 pub use dmil::{AdamSettings, DmilStep, StepBatch, StepLoss, StepNoise, TERM_NAMES};
+pub use fit::{fit_step, NoiseStream};

@@ -14,6 +14,18 @@ use crate::data::{self, DataSplits, Dataset, Standardizer, SyntheticSpec};
 use crate::error::{Error, Result};
 use crate::model::{self, ModelConfig, ModelKind, MultimodalModel, Stage};
 
+/// A way to train a model stage by stage, with the contract of [`fit`]: the trainer itself, or
+/// [`crate::step::fit_step`] running the explicit step on a GPU.
+pub type Fitter<'a> = dyn FnMut(
+        &dyn MultimodalModel,
+        &TensorData,
+        &TensorData,
+        &TrainConfig,
+        u64,
+        &mut dyn TrainObserver,
+    ) -> Result<FitReport>
+    + 'a;
+
 /// Samples of a synthetic dataset generated for training and for testing.
 pub const SYNTHETIC_SIZES: (usize, usize) = (2000, 1000);
 
@@ -195,6 +207,7 @@ fn check_labels(train: &Dataset) -> Result<()> {
 /// Trains a fresh model on the fitting and validation parts together, each stage for the
 /// number of epochs that `report` found best, keeping the last epoch.
 fn refit(
+    fitter: &mut Fitter<'_>,
     config: &ModelConfig,
     report: &FitReport,
     data: &PreparedData,
@@ -214,7 +227,7 @@ fn refit(
     }
     let all = data.fit.concat(&data.select)?;
     let model = model::build(config, seed)?;
-    fit(model.as_ref(), &all, &all, &plan, seed, observer)?;
+    fitter(model.as_ref(), &all, &all, &plan, seed, observer)?;
     Ok(model)
 }
 
@@ -243,11 +256,27 @@ pub fn run(
     seed: u64,
     observer: &mut dyn TrainObserver,
 ) -> Result<RunResult> {
+    run_with(&mut fit, kind, data, customize, train, seed, observer)
+}
+
+/// [`run`] with `fitter` in place of the trainer's [`fit`] (for the first fit and the refit).
+///
+/// # Errors
+/// As [`model::build`], `fitter` and [`evaluate`].
+pub fn run_with(
+    fitter: &mut Fitter<'_>,
+    kind: ModelKind,
+    data: &PreparedData,
+    customize: &dyn Fn(&mut ModelConfig),
+    train: &TrainConfig,
+    seed: u64,
+    observer: &mut dyn TrainObserver,
+) -> Result<RunResult> {
     let started = Instant::now();
     let mut config = ModelConfig::new(kind, data.widths.clone(), data.num_classes);
     customize(&mut config);
     let mut model = model::build(&config, seed)?;
-    let report = fit(
+    let report = fitter(
         model.as_ref(),
         &data.fit,
         &data.select,
@@ -256,7 +285,7 @@ pub fn run(
         observer,
     )?;
     if train.refit && train.selection == Selection::Validation {
-        model = refit(&config, &report, data, train, seed, observer)?;
+        model = refit(fitter, &config, &report, data, train, seed, observer)?;
     }
     let test = evaluate(model.as_ref(), &data.test, train.batch_size)?;
     if test.probabilities.is_empty() {

@@ -11,7 +11,7 @@ mod trainer;
 
 pub use config::{OptimizerKind, Selection, SelectionMetric, StagePlan, TrainConfig};
 pub use evaluate::{evaluate, predict, Evaluation, InteractionWeights, Predictions};
-pub use experiment::{prepare, run, DataSource, PreparedData, RunResult};
+pub use experiment::{prepare, run, run_with, DataSource, Fitter, PreparedData, RunResult};
 pub use metrics::Metrics;
 pub use observer::{EpochSummary, Silent, TrainObserver};
 pub use snapshot::Snapshot;
