@@ -128,6 +128,7 @@ fn bad_input_is_a_located_error_with_exit_status_one() {
     assert_user_error(&dmil(&["train", "--data", data_s]), "labels_tr.csv");
     assert_user_error(&dmil(&["train", "--data", "synthetic:nope"]), "nope");
     assert_user_error(&dmil(&["train", "--device", "cuda"]), "cuda");
+    assert_user_error(&dmil(&["bench", "--device", "cuda"]), "cuda");
     assert_user_error(&dmil(&["train", "--model", "transformer"]), "transformer");
     assert_user_error(&dmil(&["train", "--epochs", "1,2"]), "--epochs");
     assert_user_error(&dmil(&["train", "--modalities", "1"]), "modalities");

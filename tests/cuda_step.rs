@@ -288,3 +288,14 @@ fn the_primitive_driver_runs_on_the_cpu_backend() {
         assert!(values.iter().all(|v| v.is_finite()), "{name} is not finite");
     }
 }
+
+/// The bandwidth benchmark of `dmil bench --device cuda` runs every kernel, on a small size.
+#[test]
+fn the_kernel_benchmark_covers_every_kernel() {
+    let Some(gpu) = cuda() else { return };
+    let timings = dmil::cuda::bench::kernel_bandwidths(&gpu, 1 << 16, 2).expect("benchmark");
+    assert_eq!(timings.len(), 26);
+    for t in timings {
+        assert!(t.mean_us > 0.0 && t.gb_per_s > 0.0, "{t:?}");
+    }
+}

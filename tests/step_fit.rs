@@ -57,3 +57,18 @@ fn other_models_and_optimizers_are_refused() {
         .expect("sgd");
     assert!(err.to_string().contains("Adam only"), "{err}");
 }
+
+/// The timer behind `dmil bench --device cuda` works on any backend.
+#[test]
+fn step_timing_runs_on_the_cpu_backend() {
+    let mut config = dmil::model::ModelConfig::new(ModelKind::Dmil, vec![6, 5], 2);
+    config.encoder.hidden = vec![8];
+    config.encoder.embedding = 8;
+    config.latent = 4;
+    let timing = dmil::step::time_steps(&CpuBackend, &config, 16, 1, 3).expect("timed");
+    assert_eq!((timing.batch, timing.steps), (16, 3));
+    assert!(
+        timing.median_us > 0.0 && timing.steps_per_second > 0.0,
+        "{timing:?}"
+    );
+}

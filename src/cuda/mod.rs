@@ -3,6 +3,7 @@
 //!
 //! - [`backend`] implements the explicit DMIL step's primitives ([`crate::step::Backend`])
 //!   on a GPU (never yet run on one; see its documentation);
+//! - [`bench`](mod@bench) measures each custom kernel's bandwidth;
 //! - [`device`] checks for the driver and holds [`GpuContext`] (context, stream, module
 //!   cache, uploads and downloads);
 //! - [`compile`] embeds the `kernels/*.cu` sources and compiles them with NVRTC;
@@ -15,6 +16,7 @@
 //! driver, [`GpuContext::open`] returns [`CudaError::NoDriver`].
 
 pub mod backend;
+pub mod bench;
 pub mod compile;
 pub mod device;
 pub mod error;

@@ -26,8 +26,10 @@ mod cpu;
 mod dmil;
 mod fit;
 mod params;
+mod timing;
 
 pub use backend::{AdamArgs, Backend, Gemm};
 pub use cpu::CpuBackend;
 pub use dmil::{AdamSettings, DmilStep, StepBatch, StepLoss, StepNoise, TERM_NAMES};
 pub use fit::{fit_step, NoiseStream};
+pub use timing::{time_steps, StepTiming};

@@ -135,7 +135,8 @@ pub struct TrainArgs {
     /// Seed of the model's initialisation, the batches, the samples and the split.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Where to train.
+    /// Where to train. `cuda` trains DMIL with its explicit training step on the first GPU
+    /// (cuBLAS and the kernels of `kernels/`; not yet run on a GPU).
     #[arg(long, value_enum, default_value_t = Device::Cpu)]
     pub device: Device,
     /// Folder for `model.safetensors` and `metrics.json`.
@@ -238,6 +239,11 @@ pub struct BenchArgs {
     /// Timed repetitions of each measurement after warm-up.
     #[arg(long, default_value_t = 50)]
     pub repeats: usize,
+    /// `cuda`: time DMIL's explicit training step on the first GPU at batch 64 and 4096
+    /// (next to the CPU autograd step) and the bandwidth of every custom kernel on 64M
+    /// elements, instead of the CPU measurements.
+    #[arg(long, value_enum, default_value_t = Device::Cpu)]
+    pub device: Device,
     /// Print one JSON object on stdout and nothing else there.
     #[arg(long)]
     pub json: bool,

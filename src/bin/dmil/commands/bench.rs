@@ -63,15 +63,25 @@ fn bench_model(kind: ModelKind) -> Result<Box<dyn MultimodalModel>> {
 
 /// Random inputs and labels of one batch.
 fn batch() -> (Vec<Tensor<f32>>, Vec<usize>) {
+    batch_of(BATCH)
+}
+
+/// Random inputs and labels of `rows` samples.
+fn batch_of(rows: usize) -> (Vec<Tensor<f32>>, Vec<usize>) {
     let inputs = (0..2)
-        .map(|m| Tensor::randn([BATCH, FEATURES], 100 + m))
+        .map(|m| Tensor::randn([rows, FEATURES], 100 + m))
         .collect();
-    let labels = (0..BATCH).map(|i| i % 2).collect();
+    let labels = (0..rows).map(|i| i % 2).collect();
     (inputs, labels)
 }
 
 /// One full training step: forward, every loss term, backward, Adam.
 fn train_step(model: &dyn MultimodalModel, repeats: usize) -> Result<Timing> {
+    train_step_at(model, BATCH, repeats)
+}
+
+/// [`train_step`] at `rows` samples a batch.
+fn train_step_at(model: &dyn MultimodalModel, rows: usize, repeats: usize) -> Result<Timing> {
     let stage = *model.stages().last().expect("every model has a stage");
     let stage = if stage == Stage::Supervised {
         stage
@@ -80,7 +90,7 @@ fn train_step(model: &dyn MultimodalModel, repeats: usize) -> Result<Timing> {
     };
     model.enter_stage(stage);
     let mut adam = Adam::new(model.parameters(), AdamConfig::default());
-    let (inputs, labels) = batch();
+    let (inputs, labels) = batch_of(rows);
     time(repeats, || {
         let loss = model.loss(&inputs, &labels, stage)?;
         loss.total.backward()?;
@@ -163,6 +173,12 @@ fn elementwise(repeats: usize) -> Result<[(&'static str, f64); 3]> {
 
 /// Runs `dmil bench`.
 pub fn run(args: BenchArgs) -> Result<()> {
+    let engine = super::engine(args.device)?;
+    #[cfg(feature = "cuda")]
+    if let super::Engine::Cuda(backend) = &engine {
+        return run_cuda(backend, &args);
+    }
+    drop(engine);
     let repeats = args.repeats.max(1);
     dmil::tensor::set_flush_denormals();
     let dmil = bench_model(ModelKind::Dmil)?;
@@ -262,4 +278,72 @@ fn threads() -> usize {
     {
         1
     }
+}
+
+/// Batch sizes of the GPU step timings.
+#[cfg(feature = "cuda")]
+const GPU_BATCHES: [usize; 2] = [64, 4096];
+
+/// Elements per input of the kernel bandwidth measurements.
+#[cfg(feature = "cuda")]
+const KERNEL_ELEMENTS: usize = 1 << 26;
+
+/// `dmil bench --device cuda`: DMIL's explicit step on the GPU at batch 64 and 4096, the CPU
+/// autograd step at the same sizes, and every custom kernel's bandwidth on 64M elements.
+#[cfg(feature = "cuda")]
+fn run_cuda(backend: &dmil::cuda::CudaBackend, args: &BenchArgs) -> Result<()> {
+    let repeats = args.repeats.max(1);
+    let config = bench_model(ModelKind::Dmil)?.config().clone();
+    let mut steps = Vec::new();
+    for rows in GPU_BATCHES {
+        let gpu = dmil::step::time_steps(backend, &config, rows, WARMUP, repeats)?;
+        // The CPU at batch 4096 takes long: a tenth of the repetitions there.
+        let cpu_repeats = if rows > BATCH {
+            (repeats / 10).max(3)
+        } else {
+            repeats
+        };
+        let cpu = train_step_at(bench_model(ModelKind::Dmil)?.as_ref(), rows, cpu_repeats)?;
+        steps.push((gpu, cpu.median_us));
+    }
+    let kernels = dmil::cuda::bench::kernel_bandwidths(backend, KERNEL_ELEMENTS, repeats)?;
+
+    if args.json {
+        let steps: Vec<Value> = steps
+            .iter()
+            .map(|(gpu, cpu_us)| {
+                json!({"batch": gpu.batch, "gpu_median_us": gpu.median_us,
+                       "gpu_steps_per_second": gpu.steps_per_second,
+                       "cpu_median_us": cpu_us, "cpu_steps_per_second": 1e6 / cpu_us})
+            })
+            .collect();
+        print_json(&json!({
+            "device": backend.gpu().name().unwrap_or_default(),
+            "dmil_train_step": steps,
+            "kernels": kernels,
+        }));
+        return Ok(());
+    }
+    outln!("device: {}", backend.gpu().name().unwrap_or_default());
+    outln!("DMIL training step (stage 3, explicit step on the GPU; autograd on the CPU):");
+    for (gpu, cpu_us) in &steps {
+        outln!(
+            "  batch {:>5}: GPU {:>10.1} us ({:>8.1} steps/s)   CPU {:>10.1} us ({:>8.1} steps/s)",
+            gpu.batch,
+            gpu.median_us,
+            gpu.steps_per_second,
+            cpu_us,
+            1e6 / cpu_us
+        );
+    }
+    outln!("custom kernels on {} elements:", KERNEL_ELEMENTS);
+    for k in &kernels {
+        outln!(
+            "  {:<48} {:>9.1} us {:>8.1} GB/s",
+            k.kernel,
+            k.mean_us,
+            k.gb_per_s
+        );
+    }
+    Ok(())
 }

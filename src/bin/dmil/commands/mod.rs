@@ -7,37 +7,49 @@ pub mod pid;
 pub mod synth;
 pub mod train;
 
-use dmil::{Error, Result};
+use dmil::Result;
 
 use crate::cli::Device;
 
-/// Fails with the ordinary "no CUDA" error unless a CUDA device can be used.
+/// Where a command runs its training steps.
+pub enum Engine {
+    /// The autograd model on the CPU.
+    Cpu,
+    /// DMIL's explicit step on a GPU.
+    #[cfg(feature = "cuda")]
+    Cuda(Box<dmil::cuda::CudaBackend>),
+}
+
+impl Engine {
+    /// True for a GPU.
+    pub fn is_gpu(&self) -> bool {
+        !matches!(self, Engine::Cpu)
+    }
+}
+
+/// Opens `device`: nothing to do for the CPU; the first GPU, with cuBLAS, for CUDA.
 ///
 /// # Errors
-/// [`Error::Cuda`] when the binary was built without the `cuda` feature or no driver or GPU
-/// is present.
-pub fn require_device(device: Device) -> Result<()> {
-    if device == Device::Cpu {
-        return Ok(());
+/// [`Error::Cuda`] when the binary was built without the `cuda` feature or no driver, GPU or
+/// cuBLAS is present (the command then exits with status 1).
+pub fn engine(device: Device) -> Result<Engine> {
+    match device {
+        Device::Cpu => Ok(Engine::Cpu),
+        Device::Cuda => open_cuda(),
     }
-    Err(Error::Cuda(cuda_unavailable()))
 }
 
 #[cfg(feature = "cuda")]
-fn cuda_unavailable() -> String {
-    match dmil::cuda::GpuContext::open(0) {
-        Err(e) => e.to_string(),
-        Ok(ctx) => format!(
-            "a GPU is present ({}), but training on it is not available yet: the CUDA kernels \
-             run through `dmil::cuda`, the trainer runs on the CPU; use --device cpu",
-            ctx.name().unwrap_or_default()
-        ),
-    }
+fn open_cuda() -> Result<Engine> {
+    let gpu = dmil::cuda::GpuContext::open(0)?;
+    Ok(Engine::Cuda(Box::new(dmil::cuda::CudaBackend::new(gpu)?)))
 }
 
 #[cfg(not(feature = "cuda"))]
-fn cuda_unavailable() -> String {
-    "this binary was built without the `cuda` feature; rebuild with `--features cuda`, or use \
-     --device cpu"
-        .into()
+fn open_cuda() -> Result<Engine> {
+    Err(dmil::Error::Cuda(
+        "this binary was built without the `cuda` feature; rebuild with `--features cuda`, or \
+         use --device cpu"
+            .into(),
+    ))
 }

@@ -11,6 +11,7 @@ use dmil::train::{prepare, run as run_experiment, DataSource, RunResult, Selecti
 use dmil::{Error, Result};
 
 use super::checkpoint::save;
+use super::Engine;
 use crate::cli::TrainArgs;
 use crate::output::{pct, print_json, write_atomic};
 use crate::progress::{Detail, Progress};
@@ -18,8 +19,14 @@ use crate::settings;
 
 /// Runs `dmil train`.
 pub fn run(args: TrainArgs) -> Result<()> {
-    super::require_device(args.device)?;
+    let engine = super::engine(args.device)?;
     let kind: ModelKind = args.model.parse()?;
+    if engine.is_gpu() && kind != ModelKind::Dmil {
+        return Err(Error::Config(format!(
+            "--device cuda trains DMIL only (with its explicit GPU step); use --device cpu for \
+             {kind}"
+        )));
+    }
     let source = DataSource::parse(&args.data.data);
     let config = settings::train_config(&args.fit, args.fit.select_on)?;
     let splits = source.load(args.data.modalities.as_deref(), args.seed)?;
@@ -32,7 +39,39 @@ pub fn run(args: TrainArgs) -> Result<()> {
 
     let mut progress = Progress::new(format!("{kind} seed {}", args.seed), Detail::Epochs);
     let customize = |c: &mut dmil::model::ModelConfig| settings::customize(&args.fit, c);
-    let result = run_experiment(kind, &data, &customize, &config, args.seed, &mut progress)?;
+    let result = match &engine {
+        Engine::Cpu => run_experiment(kind, &data, &customize, &config, args.seed, &mut progress)?,
+        #[cfg(feature = "cuda")]
+        Engine::Cuda(backend) => {
+            let mut fitter =
+                |model: &dyn dmil::model::MultimodalModel,
+                 train: &dmil::train::TensorData,
+                 select: &dmil::train::TensorData,
+                 config: &dmil::train::TrainConfig,
+                 seed: u64,
+                 observer: &mut dyn dmil::train::TrainObserver| {
+                    dmil::step::fit_step(
+                        backend.as_ref(),
+                        model,
+                        train,
+                        select,
+                        config,
+                        seed,
+                        observer,
+                    )
+                };
+            let (seed, progress) = (args.seed, &mut progress);
+            dmil::train::run_with(
+                &mut fitter,
+                kind,
+                &data,
+                &customize,
+                &config,
+                seed,
+                progress,
+            )?
+        }
+    };
 
     let summary = summary_json(kind, &source.name(), args.seed, &result, config.selection);
     if let Some(out) = &args.out {
