@@ -163,6 +163,9 @@ pub fn input_tensors(d: &Draws, config: &ModelConfig) -> Vec<Tensor<f32>> {
         .collect()
 }
 
+/// Gradients by parameter name.
+pub type Gradients = HashMap<String, Vec<f32>>;
+
 /// The autograd model's loss terms and the gradients of its trainable parameters, by name,
 /// for one call of `loss` in `stage` (the model must be fresh, so its generators replay
 /// `draws`).
@@ -171,7 +174,7 @@ pub fn autograd_step(
     config: &ModelConfig,
     d: &Draws,
     stage: Stage,
-) -> (Vec<(&'static str, f32)>, HashMap<String, Vec<f32>>) {
+) -> (Vec<(&'static str, f32)>, Gradients) {
     model.enter_stage(stage);
     let loss = model
         .loss(&input_tensors(d, config), &d.labels, stage)

@@ -178,7 +178,8 @@ pub fn run(args: BenchArgs) -> Result<()> {
     if let super::Engine::Cuda(backend) = &engine {
         return run_cuda(backend, &args);
     }
-    drop(engine);
+    // The CPU measurements follow; `engine` was opened only to report a missing GPU.
+    let _ = engine;
     let repeats = args.repeats.max(1);
     dmil::tensor::set_flush_denormals();
     let dmil = bench_model(ModelKind::Dmil)?;
