@@ -17,7 +17,7 @@ use cudarc::cublas::sys::cublasOperation_t;
 use cudarc::cublas::{CudaBlas, Gemm as _, GemmConfig};
 use cudarc::driver::{CudaFunction, CudaSlice, LaunchArgs, PushKernelArg};
 
-use super::compile::{KernelSource, STEP};
+use super::compile::STEP;
 use super::device::GpuContext;
 use super::error::{guard, CudaError};
 use crate::error::{Error, Result};
@@ -93,8 +93,8 @@ impl CudaBackend {
         &self.gpu
     }
 
-    /// The kernel `name` of `kernels/step.cu` (or of `source`), loaded once.
-    fn function(&self, source: &KernelSource, name: &'static str) -> Result<CudaFunction> {
+    /// The kernel `name` of `kernels/step.cu`, loaded once and then taken from a cache.
+    fn function(&self, name: &'static str) -> Result<CudaFunction> {
         let mut cache = self
             .functions
             .lock()
@@ -102,7 +102,7 @@ impl CudaBackend {
         if let Some(f) = cache.get(name) {
             return Ok(f.clone());
         }
-        let f = self.gpu.function(source, name)?;
+        let f = self.gpu.function(&STEP, name)?;
         cache.insert(name, f.clone());
         Ok(f)
     }
@@ -134,7 +134,7 @@ impl CudaBackend {
         if out.is_empty() {
             return Ok(());
         }
-        let f = self.function(&STEP, "dropout_mask")?;
+        let f = self.function("dropout_mask")?;
         let n = out.len() as u64;
         let mut args = self.gpu.stream().launch_builder(&f);
         args.arg(out).arg(&n).arg(&p);
@@ -158,7 +158,7 @@ impl CudaBackend {
         if n == 0 {
             return Ok(());
         }
-        let f = self.function(&STEP, name)?;
+        let f = self.function(name)?;
         let n = n as u64;
         let mut args = self.gpu.stream().launch_builder(&f);
         for b in bufs.iter_mut() {
@@ -278,7 +278,7 @@ impl Backend for CudaBackend {
         if n == 0 || cols == 0 {
             return Ok(());
         }
-        let f = self.function(&STEP, "add_bias")?;
+        let f = self.function("add_bias")?;
         let mut args = self.gpu.stream().launch_builder(&f);
         args.arg(x).arg(bias).arg(&n).arg(&cols);
         // SAFETY: (x, bias, n, cols); x holds n floats, bias cols.
@@ -291,7 +291,7 @@ impl Backend for CudaBackend {
             return Ok(());
         }
         let rows = x.len() as u64 / cols;
-        let f = self.function(&STEP, "add_column_sums")?;
+        let f = self.function("add_column_sums")?;
         let mut args = self.gpu.stream().launch_builder(&f);
         args.arg(x)
             .arg(out)
@@ -331,7 +331,7 @@ impl Backend for CudaBackend {
         if src.is_empty() || offset + width > dst_cols {
             return Ok(());
         }
-        let f = self.function(&STEP, "put_columns")?;
+        let f = self.function("put_columns")?;
         let (r, w, c, o) = (rows as u64, width as u64, dst_cols as u64, offset as u64);
         let mut args = self.gpu.stream().launch_builder(&f);
         args.arg(src).arg(dst).arg(&r).arg(&w).arg(&c).arg(&o);
@@ -353,7 +353,7 @@ impl Backend for CudaBackend {
         if dst.is_empty() || offset + width > src_cols {
             return Ok(());
         }
-        let f = self.function(&STEP, "add_columns")?;
+        let f = self.function("add_columns")?;
         let (r, w, c, o) = (rows as u64, width as u64, src_cols as u64, offset as u64);
         let mut args = self.gpu.stream().launch_builder(&f);
         args.arg(src).arg(dst).arg(&r).arg(&w).arg(&c).arg(&o);
@@ -453,7 +453,7 @@ impl Backend for CudaBackend {
         if rows == 0 || slot >= stats.len() {
             return Ok(());
         }
-        let f = self.function(&STEP, "cross_entropy")?;
+        let f = self.function("cross_entropy")?;
         let (r, c, s) = (rows as u64, cols as u64, slot as u64);
         let mut args = self.gpu.stream().launch_builder(&f);
         args.arg(logits).arg(labels).arg(&r).arg(&c).arg(&scale);
@@ -485,7 +485,7 @@ impl Backend for CudaBackend {
         if n == 0 || slot >= stats.len() {
             return Ok(());
         }
-        let f = self.function(&STEP, "kl_standard_normal")?;
+        let f = self.function("kl_standard_normal")?;
         let (n, s) = (n as u64, slot as u64);
         let mut args = self.gpu.stream().launch_builder(&f);
         args.arg(mu)
@@ -518,7 +518,7 @@ impl Backend for CudaBackend {
         if n == 0 || slot >= stats.len() {
             return Ok(());
         }
-        let f = self.function(&STEP, "kl_gaussians")?;
+        let f = self.function("kl_gaussians")?;
         let (n, s) = (n as u64, slot as u64);
         let [dmq, dlq, dmp, dlp] = grads;
         let mut args = self.gpu.stream().launch_builder(&f);
@@ -545,7 +545,7 @@ impl Backend for CudaBackend {
         if n == 0 || slot >= stats.len() {
             return Ok(());
         }
-        let f = self.function(&STEP, "mse")?;
+        let f = self.function("mse")?;
         let (n, s) = (n as u64, slot as u64);
         let mut args = self.gpu.stream().launch_builder(&f);
         args.arg(pred)
@@ -574,7 +574,7 @@ impl Backend for CudaBackend {
         if rows == 0 {
             return Ok(());
         }
-        let f = self.function(&STEP, "gate_forward")?;
+        let f = self.function("gate_forward")?;
         let (r, k, c) = (rows as u64, k as u64, classes as u64);
         let mut args = self.gpu.stream().launch_builder(&f);
         args.arg(gate_logits).arg(stacked).arg(&r).arg(&k).arg(&c);
@@ -610,7 +610,7 @@ impl Backend for CudaBackend {
         if rows == 0 {
             return Ok(());
         }
-        let f = self.function(&STEP, "gate_backward")?;
+        let f = self.function("gate_backward")?;
         let (r, k, c) = (rows as u64, k as u64, classes as u64);
         let mut args = self.gpu.stream().launch_builder(&f);
         args.arg(dlogits)
@@ -633,7 +633,7 @@ impl Backend for CudaBackend {
         if g.is_empty() || slot >= stats.len() {
             return Ok(());
         }
-        let f = self.function(&STEP, "sum_squares")?;
+        let f = self.function("sum_squares")?;
         let (n, s) = (g.len() as u64, slot as u64);
         let mut args = self.gpu.stream().launch_builder(&f);
         args.arg(g).arg(&n).arg(stats).arg(&s);
@@ -664,7 +664,7 @@ impl Backend for CudaBackend {
         if n == 0 {
             return Ok(());
         }
-        let f = self.function(&STEP, "adam")?;
+        let f = self.function("adam")?;
         let (n, norm_slot, loss_slots) = (n as u64, a.norm_slot as u64, a.loss_slots as u64);
         let mut args = self.gpu.stream().launch_builder(&f);
         args.arg(p).arg(g).arg(m).arg(v).arg(&n).arg(stats);

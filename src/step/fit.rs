@@ -164,6 +164,8 @@ pub fn fit_step<B: Backend>(
         ));
     }
 
+    // As the trainer does: subnormal moments would slow the CPU backend (and the evaluation).
+    crate::tensor::set_flush_denormals();
     let mut step = DmilStep::new(backend, model.config(), model)?;
     let mut noise = NoiseStream::new(seed);
     let mut stages = Vec::new();

@@ -26,6 +26,7 @@ mod cpu;
 mod dmil;
 mod fit;
 mod params;
+mod pass;
 mod timing;
 
 pub use backend::{AdamArgs, Backend, Gemm};
