@@ -31,6 +31,17 @@ fn same(op: &'static str, a: usize, b: usize) -> Result<()> {
     ))
 }
 
+/// Fails unless a column block ending at `end` fits in rows of `cols`.
+fn inside(op: &'static str, end: usize, cols: usize) -> Result<()> {
+    if end <= cols {
+        return Ok(());
+    }
+    Err(Error::argument(
+        op,
+        format!("a block ending at column {end} of rows of {cols}"),
+    ))
+}
+
 /// `lv` clamped to [`LOGVAR_RANGE`], and 1 inside the range (0 outside): the clamp's
 /// derivative.
 fn clamp_logvar(lv: f32) -> (f32, f32) {
@@ -166,6 +177,8 @@ impl Backend for CpuBackend {
     ) -> Result<()> {
         let rows = dst.len() / dst_cols.max(1);
         let width = src.len() / rows.max(1);
+        same("put_columns", src.len(), rows * width)?;
+        inside("put_columns", offset + width, dst_cols)?;
         for (s, d) in src
             .chunks_exact(width.max(1))
             .zip(dst.chunks_exact_mut(dst_cols))
@@ -184,6 +197,8 @@ impl Backend for CpuBackend {
     ) -> Result<()> {
         let rows = src.len() / src_cols.max(1);
         let width = dst.len() / rows.max(1);
+        same("add_columns", dst.len(), rows * width)?;
+        inside("add_columns", offset + width, src_cols)?;
         for (s, d) in src
             .chunks_exact(src_cols)
             .zip(dst.chunks_exact_mut(width.max(1)))
