@@ -130,6 +130,11 @@ impl CudaBackend {
                 "no cuBLAS library found (libcublas.so); install the CUDA toolkit's cuBLAS".into(),
             ));
         }
+        // A step allocates a few hundred buffers; with event tracking on, cudarc creates two
+        // events for each. SAFETY: every buffer of this backend is allocated, used and freed
+        // (stream-ordered) on the context's one stream, so the ordering those events would
+        // enforce between streams is already given.
+        unsafe { gpu.context().disable_event_tracking() };
         let stream = gpu.stream().clone();
         let blas = guard("CudaBlas::new", || CudaBlas::new(stream))?
             .map_err(|e| blas_error("create", e))?;
