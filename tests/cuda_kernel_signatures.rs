@@ -54,7 +54,11 @@ fn step_kernel_parameters_match_their_launchers() {
         .unwrap_or_else(|e| panic!("{e}"))
         .to_src();
 
-    assert_eq!(SIGNATURES.len(), STEP.functions.len(), "one signature per kernel");
+    assert_eq!(
+        SIGNATURES.len(),
+        STEP.functions.len(),
+        "one signature per kernel"
+    );
     for (name, kinds) in SIGNATURES {
         let want: Vec<&str> = kinds
             .chars()

@@ -9,13 +9,20 @@
 //! implementations: [`CpuBackend`] (plain loops; no tape) and, with the `cuda` feature,
 //! `crate::cuda::CudaBackend` (cuBLAS and the kernels of `kernels/`). The CPU backend is
 //! tested against the autograd model, loss term by loss term and gradient by gradient, for
-//! every stage; the CUDA backend is tested against the CPU backend (on a machine with a GPU).
+//! every stage; the CUDA backend is tested against the CPU backend on a machine with a GPU.
+//! **The CUDA backend has never run on a GPU**: it was written and checked (kernels compiled
+//! for sm_90, launch signatures, the cuBLAS mapping) on a machine without one, and its GPU
+//! tests skip themselves there.
 //!
 //! [`fit_step`] trains a DMIL stage by stage with the step, as the trainer does with the
 //! autograd model; `dmil train --device cuda` uses it with the CUDA backend.
 //!
 //! Parameters move between the autograd model and a step by name
 //! ([`DmilStep::new`], [`DmilStep::download_into`]), so checkpoints keep the CPU format.
+//!
+//! Files: `backend` (the trait), `cpu` (its CPU implementation), `params` (parameter layout
+//! and transfer by name), `dmil` ([`DmilStep`]: parameters, loss, Adam), `pass` (one
+//! forward-backward pass), `fit` (the stage-by-stage fit), `timing` (for `dmil bench`).
 //!
 //! Shortcomings: intermediate buffers are allocated afresh at every step (on a GPU through
 //! the stream-ordered allocator); only Adam with an L2 penalty (the trainer's default) is
