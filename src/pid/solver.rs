@@ -23,6 +23,8 @@
 //! variables (the standard duality-gap bound of the barrier method). The solver stops when
 //! `m mu / ln 2` is below the tolerance in bits, or when the budget of Newton steps is spent.
 
+use super::cholesky;
+
 /// Each barrier stage divides the weight mu by this.
 const MU_FACTOR: f64 = 16.0;
 
@@ -219,6 +221,10 @@ impl Problem {
                 rhs[c] += q[k] - hinv_grad[k];
             }
         }
+        // Only the lower triangle, which is all the factorisation reads. A pair's cells come
+        // in increasing y, and within a slice every row constraint is numbered before every
+        // column constraint, so `touched` lists increasing indices and its prefix up to an
+        // entry holds that entry's lower-triangle partners.
         let mut touched = Vec::new();
         for x in 0..pairs {
             touched.clear();
@@ -228,18 +234,20 @@ impl Problem {
                 touched.push((a, d));
                 if let Some(c) = self.col[k] {
                     schur[c * r + c] += d;
-                    schur[a * r + c] += d;
                     schur[c * r + a] += d;
                     touched.push((c, d));
                 }
             }
-            for &(a, u) in &touched {
-                for &(b, v) in &touched {
-                    schur[a * r + b] += weight[x] * u * v;
+            for (end, &(a, u)) in touched.iter().enumerate() {
+                let scaled = weight[x] * u;
+                for &(b, v) in &touched[..=end] {
+                    schur[a * r + b] += scaled * v;
                 }
             }
         }
-        let nu = cholesky_solve(&mut schur, r, rhs);
+        cholesky::factorise(&mut schur, r);
+        let mut nu = rhs;
+        cholesky::solve(&schur, r, &mut nu);
 
         // Direction d = -H^-1 (grad + A^T nu) and the Newton decrement lambda^2 = -grad . d.
         let mut shifted = grad.clone();
@@ -308,25 +316,6 @@ impl Problem {
     }
 }
 
-/// Dot product with four independent accumulators, so the additions pipeline (a single
-/// running sum is bound by the latency of each addition; this loop dominates the solver).
-fn dot(a: &[f64], b: &[f64]) -> f64 {
-    let mut lanes = [0.0; 4];
-    let (a4, b4) = (a.chunks_exact(4), b.chunks_exact(4));
-    let tail: f64 = a4
-        .remainder()
-        .iter()
-        .zip(b4.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    for (x, y) in a4.zip(b4) {
-        for l in 0..4 {
-            lanes[l] += x[l] * y[l];
-        }
-    }
-    lanes.iter().sum::<f64>() + tail
-}
-
 /// Iterative proportional fitting of slice `y` of the table: alternately rescale its rows
 /// to p(x1, y) and its columns to p(x2, y) until the rows are off by less than
 /// [`FIT_TOLERANCE`] in total (or [`FIT_MAX_SWEEPS`] sweeps). Columns are fitted last, so
@@ -356,38 +345,4 @@ fn fit_slice(dims: (usize, usize, usize), y: usize, q: &mut [f64], p1: &[f64], p
             break;
         }
     }
-}
-
-/// Solves `M z = b` for a symmetric positive definite `n x n` matrix by Cholesky
-/// factorisation in place. Pivots that rounding drives to zero or below are replaced by a
-/// tiny positive value, which only damps the step along a numerically null direction.
-fn cholesky_solve(m: &mut [f64], n: usize, mut b: Vec<f64>) -> Vec<f64> {
-    let scale = (0..n).map(|i| m[i * n + i]).fold(0.0, f64::max);
-
-    // Factorise: the lower triangle becomes L with M = L L^T, one row of L at a time.
-    for j in 0..n {
-        let row_j = j * n;
-        let norm: f64 = m[row_j..row_j + j].iter().map(|v| v * v).sum();
-        let pivot = (m[row_j + j] - norm)
-            .max(scale * 1e-300 + f64::MIN_POSITIVE)
-            .sqrt();
-        m[row_j + j] = pivot;
-
-        let lj = m[row_j..row_j + j].to_vec();
-        for i in j + 1..n {
-            let row_i = i * n;
-            m[row_i + j] = (m[row_i + j] - dot(&m[row_i..row_i + j], &lj)) / pivot;
-        }
-    }
-
-    // Forward substitution L z = b, then back substitution L^T x = z.
-    for i in 0..n {
-        let dot: f64 = (0..i).map(|k| m[i * n + k] * b[k]).sum();
-        b[i] = (b[i] - dot) / m[i * n + i];
-    }
-    for i in (0..n).rev() {
-        let dot: f64 = (i + 1..n).map(|k| m[k * n + i] * b[k]).sum();
-        b[i] = (b[i] - dot) / m[i * n + i];
-    }
-    b
 }
