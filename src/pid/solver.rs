@@ -8,14 +8,24 @@
 //! other cell of a feasible q is zero. For a barrier weight mu > 0 we minimise
 //! `phi(q) = g(q) - mu sum ln q` on the affine set `A q = b` (the pair marginals) by Newton
 //! steps with a backtracking (Armijo) line search that keeps q positive, then divide mu by
-//! [`MU_FACTOR`] and repeat, each time starting from the previous minimiser.
+//! [`MU_FACTOR`] and repeat. Each new stage starts from the previous minimiser moved along
+//! the tangent of the central path (a predictor step that reuses the last factorisation; see
+//! `Problem::predict`), which saves about a fifth of the Newton steps on random tables.
+//!
+//! Known shortcoming: larger factors with the predictor need fewer steps (43 instead of 59
+//! on a random 32 x 32 x 10 table at a factor of 100), but on some small degenerate tables
+//! the last stages then take Newton directions that rounding has pushed off the marginals
+//! (a 2 x 4 x 2 table whose sources determine each other ended 3e-5 bits off, a factor of 32
+//! left one random table 4e-3 bits from its source-swapped twin), so the factor stays at 16,
+//! where the error on such tables is no worse than without the predictor.
 //!
 //! Newton's system `H d + A^T nu = -grad`, `A d = 0` is solved through the Schur complement
 //! `A H^-1 A^T nu = -A H^-1 grad`. The Hessian is block diagonal, one block per source pair
 //! x = (x1, x2): `diag(1/q + mu/q^2) - (1/q(x)) 1 1^T`, so `H^-1` follows from
 //! Sherman-Morrison per block, and the Schur complement is a dense symmetric positive
-//! definite matrix with one row per marginal constraint, factorised by Cholesky. Within each
-//! y-slice one column-sum constraint is implied by the others and is dropped.
+//! definite matrix with one row per marginal constraint, factorised by Cholesky (see the
+//! `cholesky` module). Within each y-slice one column-sum constraint is implied by the others
+//! and is dropped.
 //!
 //! # Stopping rule
 //!
@@ -56,14 +66,26 @@ pub(crate) struct Solution {
 }
 
 /// How a Newton step ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Step {
     /// q moved; the stage goes on.
     Moved,
-    /// The Newton decrement is negligible: the stage is centred.
-    Centred,
+    /// The Newton decrement is negligible: the stage is centred. Holds the Newton system
+    /// at the unchanged q, which the step to the next stage reuses.
+    Centred(Linearised),
     /// The line search found no decrease representable in f64.
     Stalled,
+}
+
+/// The Newton system of the barrier objective at one point.
+struct Linearised {
+    /// Gradient of `phi`, one entry per cell.
+    grad: Vec<f64>,
+    /// The diagonal part of `H^-1`, `1 / (1/q + mu/q^2)`, one entry per cell.
+    dinv: Vec<f64>,
+    /// The Sherman-Morrison weight of each source pair's block.
+    weight: Vec<f64>,
+    /// The Cholesky factor of the Schur complement `A H^-1 A^T`, row-major.
+    factor: Vec<f64>,
 }
 
 /// The sparsity structure of the problem.
@@ -112,7 +134,7 @@ pub(crate) fn minimise(
         while steps < max_steps {
             steps += 1;
             last = problem.newton_step(&mut q, mu);
-            if last != Step::Moved {
+            if !matches!(last, Step::Moved) {
                 break;
             }
         }
@@ -120,7 +142,11 @@ pub(crate) fn minimise(
         if m as f64 * mu / std::f64::consts::LN_2 <= tolerance || steps >= max_steps {
             break;
         }
-        mu /= MU_FACTOR;
+        let next = mu / MU_FACTOR;
+        if let Step::Centred(lin) = &last {
+            problem.predict(&mut q, lin, mu, next);
+        }
+        mu = next;
     }
 
     // Step 2: scatter the support cells back into the full table and remove the rounding
@@ -136,7 +162,7 @@ pub(crate) fn minimise(
         q: table,
         steps,
         gap: m as f64 * mu / std::f64::consts::LN_2,
-        centred: last == Step::Centred,
+        centred: matches!(last, Step::Centred(_)),
     }
 }
 
@@ -183,10 +209,11 @@ impl Problem {
         }
     }
 
-    /// One damped Newton step on `phi` for weight `mu`.
+    /// The Newton system of `phi` for weight `mu` at `q`: gradient, Hessian inverse pieces and
+    /// the factorised Schur complement.
     // Cells and blocks index several parallel arrays at once; index loops read best here.
     #[allow(clippy::needless_range_loop)]
-    fn newton_step(&self, q: &mut [f64], mu: f64) -> Step {
+    fn linearise(&self, q: &[f64], mu: f64) -> Linearised {
         let m = q.len();
         let r = self.constraints;
         let pairs = self.start.len() - 1;
@@ -210,21 +237,11 @@ impl Problem {
             weight[x] = 1.0 / slack;
         }
 
-        // Schur complement M = A H^-1 A^T and right-hand side -A H^-1 grad - (b - A q). The
-        // second term steers rounding drift back onto the constraints (A d = b - A q).
+        // Schur complement M = A H^-1 A^T, only the lower triangle, which is all the
+        // factorisation reads. A pair's cells come in increasing y, and within a slice every
+        // row constraint is numbered before every column constraint, so `touched` lists
+        // increasing indices and its prefix up to an entry holds that entry's partners.
         let mut schur = vec![0.0; r * r];
-        let hinv_grad = self.apply_hinv(&grad, &dinv, &weight);
-        let mut rhs: Vec<f64> = self.target.iter().map(|b| -b).collect();
-        for k in 0..m {
-            rhs[self.row[k]] += q[k] - hinv_grad[k];
-            if let Some(c) = self.col[k] {
-                rhs[c] += q[k] - hinv_grad[k];
-            }
-        }
-        // Only the lower triangle, which is all the factorisation reads. A pair's cells come
-        // in increasing y, and within a slice every row constraint is numbered before every
-        // column constraint, so `touched` lists increasing indices and its prefix up to an
-        // entry holds that entry's lower-triangle partners.
         let mut touched = Vec::new();
         for x in 0..pairs {
             touched.clear();
@@ -246,39 +263,74 @@ impl Problem {
             }
         }
         cholesky::factorise(&mut schur, r);
-        let mut nu = rhs;
-        cholesky::solve(&schur, r, &mut nu);
 
-        // Direction d = -H^-1 (grad + A^T nu) and the Newton decrement lambda^2 = -grad . d.
-        let mut shifted = grad.clone();
-        for k in 0..m {
-            shifted[k] += nu[self.row[k]] + self.col[k].map_or(0.0, |c| nu[c]);
+        Linearised {
+            grad,
+            dinv,
+            weight,
+            factor: schur,
         }
-        let dir: Vec<f64> = self
-            .apply_hinv(&shifted, &dinv, &weight)
+    }
+
+    /// Solves `H d + A^T nu = -v`, `A d = -residual` (or `A d = 0`) for d, through the
+    /// Schur complement: `M nu = residual - A H^-1 v`, then `d = -H^-1 (v + A^T nu)`.
+    fn solve_kkt(&self, lin: &Linearised, v: &[f64], residual: Option<&[f64]>) -> Vec<f64> {
+        let hinv_v = self.apply_hinv(v, &lin.dinv, &lin.weight);
+        let mut nu = match residual {
+            Some(res) => res.to_vec(),
+            None => vec![0.0; self.constraints],
+        };
+        for (k, h) in hinv_v.iter().enumerate() {
+            nu[self.row[k]] -= h;
+            if let Some(c) = self.col[k] {
+                nu[c] -= h;
+            }
+        }
+        cholesky::solve(&lin.factor, self.constraints, &mut nu);
+
+        let shifted: Vec<f64> = v
             .iter()
-            .map(|v| -v)
+            .enumerate()
+            .map(|(k, vk)| vk + nu[self.row[k]] + self.col[k].map_or(0.0, |c| nu[c]))
             .collect();
-        let slope: f64 = grad.iter().zip(&dir).map(|(g, d)| g * d).sum();
+        let mut d = self.apply_hinv(&shifted, &lin.dinv, &lin.weight);
+        d.iter_mut().for_each(|dk| *dk = -*dk);
+        d
+    }
+
+    /// `A q - b`: how far rounding has moved q off the marginals.
+    fn constraint_residual(&self, q: &[f64]) -> Vec<f64> {
+        let mut res: Vec<f64> = self.target.iter().map(|b| -b).collect();
+        for (k, qk) in q.iter().enumerate() {
+            res[self.row[k]] += qk;
+            if let Some(c) = self.col[k] {
+                res[c] += qk;
+            }
+        }
+        res
+    }
+
+    /// One damped Newton step on `phi` for weight `mu`.
+    fn newton_step(&self, q: &mut [f64], mu: f64) -> Step {
+        // Direction d with A d = b - A q, which steers rounding drift back onto the
+        // constraints, and the Newton decrement lambda^2 = -grad . d.
+        let lin = self.linearise(q, mu);
+        let dir = self.solve_kkt(&lin, &lin.grad, Some(&self.constraint_residual(q)));
+        let slope: f64 = lin.grad.iter().zip(&dir).map(|(g, d)| g * d).sum();
         if !slope.is_finite() {
             return Step::Stalled;
         }
         if -slope / 2.0 <= CENTRING_TOLERANCE {
-            return Step::Centred;
+            return Step::Centred(lin);
         }
 
         // Backtracking line search, never leaving q > 0.
-        let mut t: f64 = 1.0;
-        for (qk, dk) in q.iter().zip(&dir) {
-            if *dk < 0.0 {
-                t = t.min(-0.99 * qk / dk);
-            }
-        }
+        let mut t = step_to_boundary(q, &dir);
         let current = self.barrier_objective(q, mu);
-        let mut trial = vec![0.0; m];
+        let mut trial = vec![0.0; q.len()];
         while t > 1e-14 {
-            for k in 0..m {
-                trial[k] = q[k] + t * dir[k];
+            for ((tk, qk), dk) in trial.iter_mut().zip(q.iter()).zip(&dir) {
+                *tk = qk + t * dk;
             }
             if self.barrier_objective(&trial, mu) <= current + ARMIJO * t * slope {
                 q.copy_from_slice(&trial);
@@ -287,6 +339,32 @@ impl Problem {
             t *= 0.5;
         }
         Step::Stalled
+    }
+
+    /// Moves a point centred for weight `mu` along the central path towards weight `next`.
+    ///
+    /// The centre q(mu) satisfies `grad g(q) - mu / q + A^T nu = 0`, `A q = b`; differentiating
+    /// in mu gives the tangent `H t + A^T w = 1 / q`, `A t = 0`, with the Hessian H that
+    /// centring has just factorised. A cell that vanishes at the optimum sits near `mu / z`
+    /// on the path, linear in mu, so `q + (next - mu) t` shrinks it by `next / mu` at once,
+    /// which Newton steps from the old centre, capped at the boundary, would need several
+    /// steps for. The prediction is kept only if it is positive and lowers the next stage's
+    /// objective; the Newton steps that follow correct it either way.
+    fn predict(&self, q: &mut [f64], lin: &Linearised, mu: f64, next: f64) {
+        let inverse: Vec<f64> = q.iter().map(|v| -1.0 / v).collect();
+        let mut shift = self.solve_kkt(lin, &inverse, None);
+        shift.iter_mut().for_each(|t| *t *= next - mu);
+
+        let fraction = step_to_boundary(q, &shift);
+        let trial: Vec<f64> = q
+            .iter()
+            .zip(&shift)
+            .map(|(v, d)| v + fraction * d)
+            .collect();
+        let gain = self.barrier_objective(&trial, next) < self.barrier_objective(q, next);
+        if trial.iter().all(|v| v.is_finite() && *v > 0.0) && gain {
+            q.copy_from_slice(&trial);
+        }
     }
 
     /// `H^-1 v`, block by block: `D^-1 v + D^-1 1 (w 1^T D^-1 v)`.
@@ -314,6 +392,15 @@ impl Problem {
         }
         total
     }
+}
+
+/// The largest step `t <= 1` along `dir` that keeps every cell at least 1 % of its value:
+/// `q + t dir >= 0.01 q`.
+fn step_to_boundary(q: &[f64], dir: &[f64]) -> f64 {
+    q.iter()
+        .zip(dir)
+        .filter(|(_, d)| **d < 0.0)
+        .fold(1.0, |t, (qk, dk)| t.min(-0.99 * qk / dk))
 }
 
 /// Iterative proportional fitting of slice `y` of the table: alternately rescale its rows
