@@ -129,11 +129,12 @@ pub(crate) fn minimise(
     // Step 1: barrier stages, from a weight comparable to the cells down to the tolerance.
     let mut mu = 1.0 / m as f64;
     let mut steps = 0;
+    let mut workspace = Vec::new();
     let mut last = Step::Moved;
     loop {
         while steps < max_steps {
             steps += 1;
-            last = problem.newton_step(&mut q, mu);
+            last = problem.newton_step(&mut q, mu, &mut workspace);
             if !matches!(last, Step::Moved) {
                 break;
             }
@@ -143,8 +144,9 @@ pub(crate) fn minimise(
             break;
         }
         let next = mu / MU_FACTOR;
-        if let Step::Centred(lin) = &last {
+        if let Step::Centred(lin) = &mut last {
             problem.predict(&mut q, lin, mu, next);
+            workspace = std::mem::take(&mut lin.factor);
         }
         mu = next;
     }
@@ -213,7 +215,10 @@ impl Problem {
     /// the factorised Schur complement.
     // Cells and blocks index several parallel arrays at once; index loops read best here.
     #[allow(clippy::needless_range_loop)]
-    fn linearise(&self, q: &[f64], mu: f64) -> Linearised {
+    ///
+    /// The Schur complement is built in `schur`'s allocation (any length; it is cleared),
+    /// which saves zeroing fresh pages for every step.
+    fn linearise(&self, q: &[f64], mu: f64, mut schur: Vec<f64>) -> Linearised {
         let m = q.len();
         let r = self.constraints;
         let pairs = self.start.len() - 1;
@@ -241,7 +246,8 @@ impl Problem {
         // factorisation reads. A pair's cells come in increasing y, and within a slice every
         // row constraint is numbered before every column constraint, so `touched` lists
         // increasing indices and its prefix up to an entry holds that entry's partners.
-        let mut schur = vec![0.0; r * r];
+        schur.clear();
+        schur.resize(r * r, 0.0);
         let mut touched = Vec::new();
         for x in 0..pairs {
             touched.clear();
@@ -311,17 +317,21 @@ impl Problem {
     }
 
     /// One damped Newton step on `phi` for weight `mu`.
-    fn newton_step(&self, q: &mut [f64], mu: f64) -> Step {
+    ///
+    /// `workspace` lends its allocation to the Schur complement and gets it back, except
+    /// when the stage is centred: then [`Step::Centred`] holds it.
+    fn newton_step(&self, q: &mut [f64], mu: f64, workspace: &mut Vec<f64>) -> Step {
         // Direction d with A d = b - A q, which steers rounding drift back onto the
         // constraints, and the Newton decrement lambda^2 = -grad . d.
-        let lin = self.linearise(q, mu);
+        let lin = self.linearise(q, mu, std::mem::take(workspace));
         let dir = self.solve_kkt(&lin, &lin.grad, Some(&self.constraint_residual(q)));
         let slope: f64 = lin.grad.iter().zip(&dir).map(|(g, d)| g * d).sum();
-        if !slope.is_finite() {
-            return Step::Stalled;
-        }
         if -slope / 2.0 <= CENTRING_TOLERANCE {
             return Step::Centred(lin);
+        }
+        *workspace = lin.factor;
+        if !slope.is_finite() {
+            return Step::Stalled;
         }
 
         // Backtracking line search, never leaving q > 0.
