@@ -18,6 +18,7 @@ fn main() -> Result<(), dmil::pid::PidError> {
         (32, 32, 10),
         (32, 32, 10),
         (48, 40, 12),
+        (32, 32, 16),
     ] {
         let p = JointDistribution::from_fn(n1, n2, ny, |_, _, _| rng.random::<f64>())?;
 

@@ -90,3 +90,46 @@ fn large_random_table_solves() {
     let sum = b.redundancy + b.uniqueness[0] + b.uniqueness[1] + b.synergy;
     assert!((sum - p.mi_joint()).abs() < 1e-9);
 }
+
+/// Thousands of sparse random tables, drawn more widely than the proptest strategy (sizes 1
+/// to 6, cells from 0.001, up to 60 % of them zero): each solve stays far inside its step
+/// budget, its parts add up, and the source-swapped twin agrees.
+///
+/// Known shortcoming: the agreement is asserted to 1e-4 bits, not the 1e-6 of the property
+/// tests, because on a few of these tables it is only about 2e-5 (seeds 1 to 7, 3000 tables
+/// each: worst 2.1e-5). With the solver as it was before its primal-dual Hessian, this seed
+/// gave 4.8e-2 bits on one table and ran to the 1000-step budget on another.
+#[test]
+fn sparse_random_tables_stay_consistent_and_fast() {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+
+    for _ in 0..3000 {
+        let dims: [usize; 3] = std::array::from_fn(|_| rng.random_range(1..7));
+        let zero = rng.random_range(0.0..0.6);
+        let cells: Vec<f64> = (0..dims.iter().product())
+            .map(|_| match rng.random::<f64>() < zero {
+                true => 0.0,
+                false => rng.random_range(0.001..1.0),
+            })
+            .collect();
+        let Ok(p) = JointDistribution::new(dims[0], dims[1], dims[2], cells) else {
+            continue;
+        };
+
+        let a = decompose(&p);
+        let b = decompose(&p.swap_sources());
+        assert!(a.iterations <= 100, "{dims:?}: {} steps", a.iterations);
+        let (x, y) = (a.bits, b.bits);
+        let sum = x.redundancy + x.uniqueness[0] + x.uniqueness[1] + x.synergy;
+        assert!((sum - p.mi_joint()).abs() < 1e-6, "{dims:?}: {x:?}");
+        for (u, v) in [
+            (x.uniqueness[0], y.uniqueness[1]),
+            (x.uniqueness[1], y.uniqueness[0]),
+            (x.redundancy, y.redundancy),
+            (x.synergy, y.synergy),
+        ] {
+            assert!((u - v).abs() < 1e-4, "{dims:?}: {x:?} vs swapped {y:?}");
+        }
+    }
+}

@@ -9,6 +9,7 @@
 //! - [`ClusterEstimator`]: the clustering estimator for continuous features, built on
 //!   [`standardise`], [`pca`] and [`kmeans`].
 
+mod cholesky;
 mod cluster;
 mod datasets;
 mod distribution;

@@ -8,23 +8,48 @@
 //! other cell of a feasible q is zero. For a barrier weight mu > 0 we minimise
 //! `phi(q) = g(q) - mu sum ln q` on the affine set `A q = b` (the pair marginals) by Newton
 //! steps with a backtracking (Armijo) line search that keeps q positive, then divide mu by
-//! [`MU_FACTOR`] and repeat, each time starting from the previous minimiser.
+//! [`MU_FACTOR`] and repeat. Each new stage starts from the previous minimiser moved along
+//! the tangent of the central path (a predictor step that reuses the last factorisation; see
+//! `Problem::predict`).
+//!
+//! The Newton steps are primal-dual in their Hessian only: the barrier's curvature
+//! `mu / q^2` is replaced by `z / q`, with dual estimates z (one per cell) updated by Newton's
+//! step on the complementarity condition `q z = mu`. At the centre `z = mu / q` and the two
+//! agree. Away from it, and right after mu shrinks, `z / q` keeps the curvature of the old
+//! centre, so cells can shrink or grow by large factors in one step, where the pure barrier
+//! Hessian lets a cell at most double per step (the middle stages then converged linearly,
+//! 10 to 20 full Newton steps each). The matrix stays positive definite, so every direction
+//! still descends on `phi` and the line search on `phi` keeps the method globally convergent.
+//! Together with a factor of 100 between stages this takes a random 32 x 32 x 10 table from
+//! 63-81 Newton steps to 33-35.
+//!
+//! Known shortcomings: the primal barrier alone, with the predictor, failed at a factor of
+//! 100 on small degenerate tables (a 2 x 4 x 2 table whose sources determine each other ended
+//! 3e-5 bits off); with the dual estimates it does not on 21 000 random tables (sizes 1 to 6,
+//! up to 60 % zero cells), but no theory backs the factor. On those tables a decomposition
+//! and that of the source-swapped table still differ by up to 2.1e-5 bits (the solver before
+//! these changes: up to 4.8e-2), so the accuracy is well short of the gap bound below.
 //!
 //! Newton's system `H d + A^T nu = -grad`, `A d = 0` is solved through the Schur complement
 //! `A H^-1 A^T nu = -A H^-1 grad`. The Hessian is block diagonal, one block per source pair
-//! x = (x1, x2): `diag(1/q + mu/q^2) - (1/q(x)) 1 1^T`, so `H^-1` follows from
+//! x = (x1, x2): `diag(1/q + z/q) - (1/q(x)) 1 1^T`, so `H^-1` follows from
 //! Sherman-Morrison per block, and the Schur complement is a dense symmetric positive
-//! definite matrix with one row per marginal constraint, factorised by Cholesky. Within each
-//! y-slice one column-sum constraint is implied by the others and is dropped.
+//! definite matrix with one row per marginal constraint, factorised by Cholesky (see the
+//! `cholesky` module). Within each y-slice one column-sum constraint is implied by the others
+//! and is dropped.
 //!
 //! # Stopping rule
 //!
 //! At the minimiser of `phi` for weight mu, `g(q) - min g <= m mu` where m is the number of
-//! variables (the standard duality-gap bound of the barrier method). The solver stops when
+//! variables (the standard duality-gap bound of the barrier method). A stage counts as
+//! centred when the Newton decrement, measured with the primal-dual Hessian, is below
+//! [`CENTRING_TOLERANCE`]; the solver stops when
 //! `m mu / ln 2` is below the tolerance in bits, or when the budget of Newton steps is spent.
 
+use super::cholesky;
+
 /// Each barrier stage divides the weight mu by this.
-const MU_FACTOR: f64 = 16.0;
+const MU_FACTOR: f64 = 100.0;
 
 /// A barrier stage ends when half the squared Newton decrement falls below this (nats).
 const CENTRING_TOLERANCE: f64 = 1e-15;
@@ -40,6 +65,15 @@ const FIT_MAX_SWEEPS: usize = 10_000;
 /// Armijo constant of the backtracking line search.
 const ARMIJO: f64 = 0.25;
 
+/// A line search that would have to cut the step below this ends the stage as stalled. Such
+/// steps only happen when the Newton decrement sits at the rounding floor of `phi`, just above
+/// [`CENTRING_TOLERANCE`]; accepting them let one 5 x 6 x 4 table crawl for 1000 steps.
+const MIN_STEP: f64 = 1e-8;
+
+/// Dual estimates are kept within this factor of their central value `mu / q`, so that a
+/// wild dual step cannot make the Hessian's barrier term vanish or explode.
+const DUAL_SPREAD: f64 = 1e10;
+
 /// The minimiser and how it was reached.
 pub(crate) struct Solution {
     /// The full table q(x1, x2, y), row-major `n1 x n2 x ny`.
@@ -54,14 +88,26 @@ pub(crate) struct Solution {
 }
 
 /// How a Newton step ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Step {
     /// q moved; the stage goes on.
     Moved,
-    /// The Newton decrement is negligible: the stage is centred.
-    Centred,
+    /// The Newton decrement is negligible: the stage is centred. Holds the Newton system
+    /// at the unchanged q, which the step to the next stage reuses.
+    Centred(Linearised),
     /// The line search found no decrease representable in f64.
     Stalled,
+}
+
+/// The Newton system of the barrier objective at one point.
+struct Linearised {
+    /// Gradient of `phi`, one entry per cell.
+    grad: Vec<f64>,
+    /// The diagonal part of `H^-1`, `1 / (1/q + z/q)`, one entry per cell.
+    dinv: Vec<f64>,
+    /// The Sherman-Morrison weight of each source pair's block.
+    weight: Vec<f64>,
+    /// The Cholesky factor of the Schur complement `A H^-1 A^T`, row-major.
+    factor: Vec<f64>,
 }
 
 /// The sparsity structure of the problem.
@@ -105,12 +151,14 @@ pub(crate) fn minimise(
     // Step 1: barrier stages, from a weight comparable to the cells down to the tolerance.
     let mut mu = 1.0 / m as f64;
     let mut steps = 0;
+    let mut workspace = Vec::new();
     let mut last = Step::Moved;
+    let mut z: Vec<f64> = q.iter().map(|v| mu / v).collect();
     loop {
         while steps < max_steps {
             steps += 1;
-            last = problem.newton_step(&mut q, mu);
-            if last != Step::Moved {
+            last = problem.newton_step(&mut q, &mut z, mu, &mut workspace);
+            if !matches!(last, Step::Moved) {
                 break;
             }
         }
@@ -118,7 +166,12 @@ pub(crate) fn minimise(
         if m as f64 * mu / std::f64::consts::LN_2 <= tolerance || steps >= max_steps {
             break;
         }
-        mu /= MU_FACTOR;
+        let next = mu / MU_FACTOR;
+        if let Step::Centred(lin) = &mut last {
+            problem.predict(&mut q, lin, mu, next);
+            workspace = std::mem::take(&mut lin.factor);
+        }
+        mu = next;
     }
 
     // Step 2: scatter the support cells back into the full table and remove the rounding
@@ -134,7 +187,7 @@ pub(crate) fn minimise(
         q: table,
         steps,
         gap: m as f64 * mu / std::f64::consts::LN_2,
-        centred: last == Step::Centred,
+        centred: matches!(last, Step::Centred(_)),
     }
 }
 
@@ -181,15 +234,19 @@ impl Problem {
         }
     }
 
-    /// One damped Newton step on `phi` for weight `mu`.
+    /// The Newton system of `phi` for weight `mu` at `q`, with dual estimates `z` in the
+    /// Hessian: gradient, Hessian inverse pieces and the factorised Schur complement.
+    ///
+    /// The Schur complement is built in `schur`'s allocation (any length; it is cleared),
+    /// which saves allocating and zeroing fresh pages for every step.
     // Cells and blocks index several parallel arrays at once; index loops read best here.
     #[allow(clippy::needless_range_loop)]
-    fn newton_step(&self, q: &mut [f64], mu: f64) -> Step {
+    fn linearise(&self, q: &[f64], z: &[f64], mu: f64, mut schur: Vec<f64>) -> Linearised {
         let m = q.len();
         let r = self.constraints;
         let pairs = self.start.len() - 1;
 
-        // Gradient ln q - ln q(x) - mu / q, diagonal inverse 1 / (1/q + mu/q^2) and the
+        // Gradient ln q - ln q(x) - mu / q, diagonal inverse 1 / (1/q + z/q) and the
         // Sherman-Morrison weight of each block.
         let mut grad = vec![0.0; m];
         let mut dinv = vec![0.0; m];
@@ -198,27 +255,24 @@ impl Problem {
             let cells = self.start[x]..self.start[x + 1];
             let s: f64 = q[cells.clone()].iter().sum();
 
-            // s - sum dinv = sum q mu / (q + mu), summed directly to avoid cancellation.
+            // s - sum dinv = sum q w / (q + w) with w = q z (mu at the centre), summed
+            // directly to avoid cancellation.
             let mut slack = 0.0;
             for k in cells {
                 grad[k] = (q[k] / s).ln() - mu / q[k];
-                dinv[k] = q[k] * q[k] / (q[k] + mu);
-                slack += q[k] * mu / (q[k] + mu);
+                let w = q[k] * z[k];
+                dinv[k] = q[k] * q[k] / (q[k] + w);
+                slack += q[k] * w / (q[k] + w);
             }
             weight[x] = 1.0 / slack;
         }
 
-        // Schur complement M = A H^-1 A^T and right-hand side -A H^-1 grad - (b - A q). The
-        // second term steers rounding drift back onto the constraints (A d = b - A q).
-        let mut schur = vec![0.0; r * r];
-        let hinv_grad = self.apply_hinv(&grad, &dinv, &weight);
-        let mut rhs: Vec<f64> = self.target.iter().map(|b| -b).collect();
-        for k in 0..m {
-            rhs[self.row[k]] += q[k] - hinv_grad[k];
-            if let Some(c) = self.col[k] {
-                rhs[c] += q[k] - hinv_grad[k];
-            }
-        }
+        // Schur complement M = A H^-1 A^T, only the lower triangle, which is all the
+        // factorisation reads. A pair's cells come in increasing y, and within a slice every
+        // row constraint is numbered before every column constraint, so `touched` lists
+        // increasing indices and its prefix up to an entry holds that entry's partners.
+        schur.clear();
+        schur.resize(r * r, 0.0);
         let mut touched = Vec::new();
         for x in 0..pairs {
             touched.clear();
@@ -228,57 +282,126 @@ impl Problem {
                 touched.push((a, d));
                 if let Some(c) = self.col[k] {
                     schur[c * r + c] += d;
-                    schur[a * r + c] += d;
                     schur[c * r + a] += d;
                     touched.push((c, d));
                 }
             }
-            for &(a, u) in &touched {
-                for &(b, v) in &touched {
-                    schur[a * r + b] += weight[x] * u * v;
+            for (end, &(a, u)) in touched.iter().enumerate() {
+                let scaled = weight[x] * u;
+                for &(b, v) in &touched[..=end] {
+                    schur[a * r + b] += scaled * v;
                 }
             }
         }
-        let nu = cholesky_solve(&mut schur, r, rhs);
+        cholesky::factorise(&mut schur, r);
 
-        // Direction d = -H^-1 (grad + A^T nu) and the Newton decrement lambda^2 = -grad . d.
-        let mut shifted = grad.clone();
-        for k in 0..m {
-            shifted[k] += nu[self.row[k]] + self.col[k].map_or(0.0, |c| nu[c]);
+        Linearised {
+            grad,
+            dinv,
+            weight,
+            factor: schur,
         }
-        let dir: Vec<f64> = self
-            .apply_hinv(&shifted, &dinv, &weight)
+    }
+
+    /// Solves `H d + A^T nu = -v`, `A d = -residual` (or `A d = 0`) for d, through the
+    /// Schur complement: `M nu = residual - A H^-1 v`, then `d = -H^-1 (v + A^T nu)`.
+    fn solve_kkt(&self, lin: &Linearised, v: &[f64], residual: Option<&[f64]>) -> Vec<f64> {
+        let hinv_v = self.apply_hinv(v, &lin.dinv, &lin.weight);
+        let mut nu = match residual {
+            Some(res) => res.to_vec(),
+            None => vec![0.0; self.constraints],
+        };
+        for (k, h) in hinv_v.iter().enumerate() {
+            nu[self.row[k]] -= h;
+            if let Some(c) = self.col[k] {
+                nu[c] -= h;
+            }
+        }
+        cholesky::solve(&lin.factor, self.constraints, &mut nu);
+
+        let shifted: Vec<f64> = v
             .iter()
-            .map(|v| -v)
+            .enumerate()
+            .map(|(k, vk)| vk + nu[self.row[k]] + self.col[k].map_or(0.0, |c| nu[c]))
             .collect();
-        let slope: f64 = grad.iter().zip(&dir).map(|(g, d)| g * d).sum();
+        let mut d = self.apply_hinv(&shifted, &lin.dinv, &lin.weight);
+        d.iter_mut().for_each(|dk| *dk = -*dk);
+        d
+    }
+
+    /// `A q - b`: how far rounding has moved q off the marginals.
+    fn constraint_residual(&self, q: &[f64]) -> Vec<f64> {
+        let mut res: Vec<f64> = self.target.iter().map(|b| -b).collect();
+        for (k, qk) in q.iter().enumerate() {
+            res[self.row[k]] += qk;
+            if let Some(c) = self.col[k] {
+                res[c] += qk;
+            }
+        }
+        res
+    }
+
+    /// One damped Newton step on `phi` for weight `mu`.
+    ///
+    /// `workspace` lends its allocation to the Schur complement and gets it back, except
+    /// when the stage is centred: then [`Step::Centred`] holds it.
+    fn newton_step(&self, q: &mut [f64], z: &mut [f64], mu: f64, workspace: &mut Vec<f64>) -> Step {
+        // Direction d with A d = b - A q, which steers rounding drift back onto the
+        // constraints, and the Newton decrement lambda^2 = -grad . d.
+        let lin = self.linearise(q, z, mu, std::mem::take(workspace));
+        let dir = self.solve_kkt(&lin, &lin.grad, Some(&self.constraint_residual(q)));
+        let slope: f64 = lin.grad.iter().zip(&dir).map(|(g, d)| g * d).sum();
+        if -slope / 2.0 <= CENTRING_TOLERANCE {
+            return Step::Centred(lin);
+        }
+        *workspace = lin.factor;
         if !slope.is_finite() {
             return Step::Stalled;
         }
-        if -slope / 2.0 <= CENTRING_TOLERANCE {
-            return Step::Centred;
-        }
 
         // Backtracking line search, never leaving q > 0.
-        let mut t: f64 = 1.0;
-        for (qk, dk) in q.iter().zip(&dir) {
-            if *dk < 0.0 {
-                t = t.min(-0.99 * qk / dk);
-            }
-        }
+        let mut t = step_to_boundary(q, &dir);
         let current = self.barrier_objective(q, mu);
-        let mut trial = vec![0.0; m];
-        while t > 1e-14 {
-            for k in 0..m {
-                trial[k] = q[k] + t * dir[k];
+        let mut trial = vec![0.0; q.len()];
+        while t > MIN_STEP {
+            for ((tk, qk), dk) in trial.iter_mut().zip(q.iter()).zip(&dir) {
+                *tk = qk + t * dk;
             }
             if self.barrier_objective(&trial, mu) <= current + ARMIJO * t * slope {
+                update_duals(q, z, &dir, &trial, mu);
                 q.copy_from_slice(&trial);
                 return Step::Moved;
             }
             t *= 0.5;
         }
         Step::Stalled
+    }
+
+    /// Moves a point centred for weight `mu` along the central path towards weight `next`.
+    ///
+    /// The centre q(mu) satisfies `grad g(q) - mu / q + A^T nu = 0`, `A q = b`; differentiating
+    /// in mu gives the tangent `H t + A^T w = 1 / q`, `A t = 0`, with the Hessian H that
+    /// centring has just factorised (at the centre its term `z / q` is `mu / q^2`, as far as
+    /// the dual estimates have converged). A cell that vanishes at the optimum sits near
+    /// `mu / z*` on the path (z* its optimal dual), linear in mu, so `q + (next - mu) t` shrinks it by `next / mu` at once,
+    /// which Newton steps from the old centre, capped at the boundary, would need several
+    /// steps for. The prediction is kept only if it is positive and lowers the next stage's
+    /// objective; the Newton steps that follow correct it either way.
+    fn predict(&self, q: &mut [f64], lin: &Linearised, mu: f64, next: f64) {
+        let inverse: Vec<f64> = q.iter().map(|v| -1.0 / v).collect();
+        let mut shift = self.solve_kkt(lin, &inverse, None);
+        shift.iter_mut().for_each(|t| *t *= next - mu);
+
+        let fraction = step_to_boundary(q, &shift);
+        let trial: Vec<f64> = q
+            .iter()
+            .zip(&shift)
+            .map(|(v, d)| v + fraction * d)
+            .collect();
+        let gain = self.barrier_objective(&trial, next) < self.barrier_objective(q, next);
+        if trial.iter().all(|v| v.is_finite() && *v > 0.0) && gain {
+            q.copy_from_slice(&trial);
+        }
     }
 
     /// `H^-1 v`, block by block: `D^-1 v + D^-1 1 (w 1^T D^-1 v)`.
@@ -308,23 +431,27 @@ impl Problem {
     }
 }
 
-/// Dot product with four independent accumulators, so the additions pipeline (a single
-/// running sum is bound by the latency of each addition; this loop dominates the solver).
-fn dot(a: &[f64], b: &[f64]) -> f64 {
-    let mut lanes = [0.0; 4];
-    let (a4, b4) = (a.chunks_exact(4), b.chunks_exact(4));
-    let tail: f64 = a4
-        .remainder()
-        .iter()
-        .zip(b4.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    for (x, y) in a4.zip(b4) {
-        for l in 0..4 {
-            lanes[l] += x[l] * y[l];
-        }
+/// Updates the dual estimates after the primal step `q -> q_new` along `d`: Newton's step on
+/// the complementarity condition `q z = mu` is `dz = (mu - z (q + d)) / q`; it is taken as far
+/// as keeps z at least 1 % of itself, and then held within [`DUAL_SPREAD`] of `mu / q_new`.
+fn update_duals(q: &[f64], z: &mut [f64], d: &[f64], q_new: &[f64], mu: f64) {
+    let dz: Vec<f64> = (0..q.len())
+        .map(|k| (mu - z[k] * (q[k] + d[k])) / q[k])
+        .collect();
+    let alpha = step_to_boundary(z, &dz);
+    for k in 0..q.len() {
+        let centre = mu / q_new[k];
+        z[k] = (z[k] + alpha * dz[k]).clamp(centre / DUAL_SPREAD, centre * DUAL_SPREAD);
     }
-    lanes.iter().sum::<f64>() + tail
+}
+
+/// The largest step `t <= 1` along `dir` that keeps every cell at least 1 % of its value:
+/// `q + t dir >= 0.01 q`.
+fn step_to_boundary(q: &[f64], dir: &[f64]) -> f64 {
+    q.iter()
+        .zip(dir)
+        .filter(|(_, d)| **d < 0.0)
+        .fold(1.0, |t, (qk, dk)| t.min(-0.99 * qk / dk))
 }
 
 /// Iterative proportional fitting of slice `y` of the table: alternately rescale its rows
@@ -356,38 +483,4 @@ fn fit_slice(dims: (usize, usize, usize), y: usize, q: &mut [f64], p1: &[f64], p
             break;
         }
     }
-}
-
-/// Solves `M z = b` for a symmetric positive definite `n x n` matrix by Cholesky
-/// factorisation in place. Pivots that rounding drives to zero or below are replaced by a
-/// tiny positive value, which only damps the step along a numerically null direction.
-fn cholesky_solve(m: &mut [f64], n: usize, mut b: Vec<f64>) -> Vec<f64> {
-    let scale = (0..n).map(|i| m[i * n + i]).fold(0.0, f64::max);
-
-    // Factorise: the lower triangle becomes L with M = L L^T, one row of L at a time.
-    for j in 0..n {
-        let row_j = j * n;
-        let norm: f64 = m[row_j..row_j + j].iter().map(|v| v * v).sum();
-        let pivot = (m[row_j + j] - norm)
-            .max(scale * 1e-300 + f64::MIN_POSITIVE)
-            .sqrt();
-        m[row_j + j] = pivot;
-
-        let lj = m[row_j..row_j + j].to_vec();
-        for i in j + 1..n {
-            let row_i = i * n;
-            m[row_i + j] = (m[row_i + j] - dot(&m[row_i..row_i + j], &lj)) / pivot;
-        }
-    }
-
-    // Forward substitution L z = b, then back substitution L^T x = z.
-    for i in 0..n {
-        let dot: f64 = (0..i).map(|k| m[i * n + k] * b[k]).sum();
-        b[i] = (b[i] - dot) / m[i * n + i];
-    }
-    for i in (0..n).rev() {
-        let dot: f64 = (i + 1..n).map(|k| m[k * n + i] * b[k]).sum();
-        b[i] = (b[i] - dot) / m[i * n + i];
-    }
-    b
 }
