@@ -16,14 +16,13 @@ use std::time::Instant;
 
 use super::backend::Backend;
 use super::dmil::{AdamSettings, DmilStep, StepBatch, StepNoise};
-use crate::data::batches;
 use crate::error::{Error, Result};
 use crate::model::{ModelConfig, ModelKind, MultimodalModel, Stage};
 use crate::optim::AdamConfig;
 use crate::tensor::Tensor;
 use crate::train::{
-    evaluate, EpochSummary, FitReport, OptimizerKind, Snapshot, StageReport, TensorData,
-    TrainConfig, TrainObserver,
+    epoch_batches, locate_non_finite, FitReport, OptimizerKind, StageReport, StageSelection,
+    TensorData, TrainConfig, TrainObserver,
 };
 
 /// Draws eps and dropout masks from one stream of the backend's generator, advancing the
@@ -216,64 +215,26 @@ fn fit_stage<B: Backend>(
 
     let steps = data.train.len().div_ceil(config.batch_size);
     observer.stage_started(stage, plan.epochs, steps);
-    let mut best = Snapshot::take(model);
-    let start = evaluate(model, data.select, config.batch_size)?;
-    let metric = config.selection_metric;
-    let mut best_score = metric.score(start.metrics.accuracy, start.metrics.map);
-    let mut best_epoch = 0;
-    let mut history = Vec::with_capacity(plan.epochs);
+    let mut selection = StageSelection::start(model, data.select, config, stage, plan.epochs)?;
 
     for epoch in 1..=plan.epochs {
         let started = Instant::now();
-        let shuffle = data.seed.wrapping_mul(1000).wrapping_add(epoch as u64);
-        let order = batches(data.train.len(), config.batch_size, Some(shuffle))
-            .map_err(|e| Error::Config(e.to_string()))?;
+        let order = epoch_batches(data.train.len(), config.batch_size, data.seed, epoch)?;
         let mut total = 0.0;
         for (index, indices) in order.iter().enumerate() {
             let (inputs, labels) = data.train.batch(indices)?;
             let batch = noise.batch(step.backend(), model.config(), &inputs, &labels, stage)?;
             let loss = step
                 .train_step(&batch, stage, &settings)
-                .map_err(|e| match e {
-                    Error::NonFinite(what) => Error::NonFinite(format!(
-                        "stage {}, epoch {epoch}, step {}: {what}",
-                        stage.label(),
-                        index + 1
-                    )),
-                    other => other,
-                })?;
+                .map_err(|e| locate_non_finite(e, stage, epoch, index + 1))?;
             total += loss.total;
             observer.step_finished(loss.total);
         }
 
         step.download_into(model)?;
-        let evaluation = evaluate(model, data.select, config.batch_size)?;
-        let score = metric.score(evaluation.metrics.accuracy, evaluation.metrics.map);
-        let improved = score > best_score || config.keep_last_epoch;
-        if improved {
-            (best_score, best_epoch) = (score, epoch);
-            best = Snapshot::take(model);
-        }
-        let summary = EpochSummary {
-            stage,
-            epoch,
-            epochs: plan.epochs,
-            train_loss: total / order.len().max(1) as f32,
-            select_accuracy: evaluation.metrics.accuracy,
-            select_map: evaluation.metrics.map,
-            improved,
-            seconds: started.elapsed().as_secs_f32(),
-        };
-        observer.epoch_finished(&summary);
-        history.push(summary);
+        let train_loss = total / order.len().max(1) as f32;
+        selection.end_epoch(model, epoch, train_loss, started, observer)?;
     }
 
-    best.restore(model)?;
-    observer.stage_finished(stage, best_epoch);
-    Ok(StageReport {
-        stage,
-        best_epoch,
-        best_score,
-        epochs: history,
-    })
+    selection.finish(model, observer)
 }

@@ -5,6 +5,7 @@ mod evaluate;
 pub mod experiment;
 pub mod metrics;
 mod observer;
+mod selection;
 mod snapshot;
 mod tensor_data;
 mod trainer;
@@ -14,6 +15,7 @@ pub use evaluate::{evaluate, predict, Evaluation, InteractionWeights, Prediction
 pub use experiment::{prepare, run, run_with, DataSource, Fitter, PreparedData, RunResult};
 pub use metrics::Metrics;
 pub use observer::{EpochSummary, Silent, TrainObserver};
+pub use selection::{epoch_batches, locate_non_finite, StageSelection};
 pub use snapshot::Snapshot;
 pub use tensor_data::TensorData;
 pub use trainer::{fit, FitReport, StageReport};

@@ -6,11 +6,9 @@ use std::time::Instant;
 use serde::Serialize;
 
 use super::config::{OptimizerKind, TrainConfig};
-use super::evaluate::evaluate;
 use super::observer::{EpochSummary, TrainObserver};
-use super::snapshot::Snapshot;
+use super::selection::{epoch_batches, locate_non_finite, StageSelection};
 use super::tensor_data::TensorData;
-use crate::data::batches;
 use crate::error::{Error, Result};
 use crate::model::{Loss, MultimodalModel, Stage};
 use crate::optim::{clip_grad_norm, Adam, AdamConfig, Optimizer, Sgd, SgdConfig};
@@ -92,38 +90,20 @@ fn fit_stage(
 
     let steps = train.len().div_ceil(config.batch_size);
     observer.stage_started(stage, plan.epochs, steps);
-    // The stage's starting point is a candidate too (epoch 0), so a stage never ends worse on
-    // the selection split than it began.
-    let mut best = Snapshot::take(model);
-    let start = evaluate(model, select, config.batch_size)?;
-    let (mut best_epoch, mut best_score) = (
-        0,
-        config
-            .selection_metric
-            .score(start.metrics.accuracy, start.metrics.map),
-    );
-    let mut history = Vec::with_capacity(plan.epochs);
+    let mut selection = StageSelection::start(model, select, config, stage, plan.epochs)?;
 
     for epoch in 1..=plan.epochs {
         let started = Instant::now();
         model.enter_stage(stage);
-        let shuffle = seed.wrapping_mul(1000).wrapping_add(epoch as u64);
-        let plan_batches = batches(train.len(), config.batch_size, Some(shuffle))
-            .map_err(|e| Error::Config(e.to_string()))?;
+        let order = epoch_batches(train.len(), config.batch_size, seed, epoch)?;
         let mut total = 0.0;
-        for (step, indices) in plan_batches.iter().enumerate() {
+        for (step, indices) in order.iter().enumerate() {
             let (inputs, labels) = train.batch(indices)?;
             let loss = model.loss(&inputs, &labels, stage)?;
             check_finite(&loss, stage, epoch, step + 1)?;
             loss.total.backward()?;
-            let at = |e: Error| match e {
-                Error::NonFinite(what) => Error::NonFinite(format!(
-                    "stage {}, epoch {epoch}, step {}: {what}",
-                    stage.label(),
-                    step + 1
-                )),
-                other => other,
-            };
+
+            let at = |e: Error| locate_non_finite(e, stage, epoch, step + 1);
             if config.clip_norm > 0.0 {
                 clip_grad_norm(&params, config.clip_norm).map_err(at)?;
             }
@@ -134,36 +114,11 @@ fn fit_stage(
             observer.step_finished(value);
         }
 
-        let evaluation = evaluate(model, select, config.batch_size)?;
-        let score =
-            (config.selection_metric).score(evaluation.metrics.accuracy, evaluation.metrics.map);
-        let improved = score > best_score || config.keep_last_epoch;
-        if improved {
-            (best_score, best_epoch) = (score, epoch);
-            best = Snapshot::take(model);
-        }
-        let summary = EpochSummary {
-            stage,
-            epoch,
-            epochs: plan.epochs,
-            train_loss: total / plan_batches.len().max(1) as f32,
-            select_accuracy: evaluation.metrics.accuracy,
-            select_map: evaluation.metrics.map,
-            improved,
-            seconds: started.elapsed().as_secs_f32(),
-        };
-        observer.epoch_finished(&summary);
-        history.push(summary);
+        let train_loss = total / order.len().max(1) as f32;
+        selection.end_epoch(model, epoch, train_loss, started, observer)?;
     }
 
-    best.restore(model)?;
-    observer.stage_finished(stage, best_epoch);
-    Ok(StageReport {
-        stage,
-        best_epoch,
-        best_score,
-        epochs: history,
-    })
+    selection.finish(model, observer)
 }
 
 /// The optimizer `config` asks for over `params`.
