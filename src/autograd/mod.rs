@@ -291,7 +291,7 @@ impl<T: Element> Tensor<T> {
                             continue;
                         };
                         grads[input] = Some(match grads[input].take() {
-                            Some(sum) => kernels::add_same_shape(&sum, &g),
+                            Some(sum) => kernels::accumulate(sum, &g),
                             None => g,
                         });
                     }

@@ -284,6 +284,39 @@ pub(crate) fn add_same_shape<T: Element>(a: &Tensor<T>, b: &Tensor<T>) -> Tensor
     super::expect_ok(zip("accumulate", a, b, |x, y| x + y))
 }
 
+/// `sum + g` for two tensors of one shape, written into `sum`'s own buffer when `sum` is its
+/// only handle and `g` is contiguous (the common case when gradients accumulate), else into a
+/// fresh buffer.
+///
+/// # Panics
+/// When the shapes differ: gradients of one tensor always share its shape.
+pub(crate) fn accumulate<T: Element>(mut sum: Tensor<T>, g: &Tensor<T>) -> Tensor<T> {
+    assert_eq!(
+        sum.shape(),
+        g.shape(),
+        "gradient shapes differ during accumulation"
+    );
+    if let Some(range) = g.layout().contiguous_range() {
+        if let Some(dst) = sum.unique_data_mut() {
+            let src = g.storage().read();
+            dst.iter_mut().zip(&src[range]).for_each(|(d, &s)| *d += s);
+            drop(src);
+            return sum;
+        }
+    }
+    add_same_shape(&sum, g)
+}
+
+/// `g` itself when it is contiguous and its only handle, else a contiguous copy that shares
+/// nothing: a gradient kept across steps and updated in place must not share a buffer with
+/// another tensor.
+pub(crate) fn into_owned<T: Element>(mut g: Tensor<T>) -> Tensor<T> {
+    if g.unique_data_mut().is_some() {
+        return g;
+    }
+    Tensor::from_contiguous(gather(&g), g.shape().clone())
+}
+
 /// A zero tensor of `full` shape with `g` written into the slice `start..start + g.dims()[axis]`
 /// along `axis`: the gradient of a narrow.
 pub(crate) fn pad_into<T: Element>(

@@ -105,6 +105,16 @@ impl<T: Element> Tensor<T> {
         )
     }
 
+    /// This view's elements for writing in place, when this handle is the only one to both the
+    /// tensor and its storage (so no other tensor can observe the write) and the view is
+    /// contiguous; `None` otherwise.
+    pub(crate) fn unique_data_mut(&mut self) -> Option<&mut [T]> {
+        let range = self.layout().contiguous_range()?;
+        let inner = Arc::get_mut(&mut self.inner)?;
+        let storage = Arc::get_mut(&mut inner.storage)?;
+        Some(&mut storage.get_mut()[range])
+    }
+
     /// The tensor's place in the autodiff graph.
     pub(crate) fn track(&self) -> &GradTrack<T> {
         &self.inner.track

@@ -31,6 +31,11 @@ impl<T: Element> Storage<T> {
         self.data.write().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// The buffer itself, through exclusive access to the storage: no lock is taken.
+    pub fn get_mut(&mut self) -> &mut Vec<T> {
+        self.data.get_mut().unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// Number of elements in the buffer (not of any one view of it).
     pub fn len(&self) -> usize {
         self.read().len()
