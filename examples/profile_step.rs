@@ -38,6 +38,13 @@ fn main() {
             continue;
         }
         let loss = model.loss(&inputs, &labels, stage).expect("loss");
+        if std::env::var_os("COUNT_OPS").is_some() {
+            let mut counts = std::collections::BTreeMap::new();
+            for k in dmil::autograd::recorded_ops::<f32>() {
+                *counts.entry(format!("{k:?}")).or_insert(0) += 1;
+            }
+            println!("{counts:?}");
+        }
         loss.total.backward().expect("backward");
         adam.step().expect("adam");
         adam.zero_grad();

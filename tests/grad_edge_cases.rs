@@ -421,3 +421,30 @@ fn a_gradient_reaching_a_node_twice_is_the_sum_of_both() {
     assert_eq!(grad_of(&w1), vec![4.0, 4.0, 6.0, 6.0]);
     assert!(w2.grad().is_none());
 }
+
+#[test]
+fn binary_ops_with_one_constant_operand_send_the_other_its_full_gradient() {
+    // Backward skips the operand that needs no gradient; the other must not notice.
+    let c = tensor::<f64>(&[2.0, 4.0], &[2]);
+    let x = tensor::<f64>(&[1.0, -1.0], &[2]).requires_grad();
+    for (name, y) in [
+        ("x + c", &x + &c),
+        ("c - x", &c - &x),
+        ("c * x", &c * &x),
+        ("c / x", &c / &x),
+        ("x / c", &x / &c),
+    ] {
+        x.zero_grad();
+        y.sum_all().backward().unwrap();
+        let expected = match name {
+            "x + c" => vec![1.0, 1.0],
+            "c - x" => vec![-1.0, -1.0],
+            "c * x" => vec![2.0, 4.0],
+            // d(c/x)/dx = -c / x^2.
+            "c / x" => vec![-2.0, -4.0],
+            _ => vec![0.5, 0.25],
+        };
+        assert_eq!(grad_of(&x), expected, "{name}");
+        assert!(c.grad().is_none());
+    }
+}

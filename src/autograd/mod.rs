@@ -171,6 +171,16 @@ impl<T: Element> Tensor<T> {
         })
     }
 
+    /// For each of `inputs`, whether an operation recorded now would send it a gradient;
+    /// all false while recording is off. Operations whose backward is costly per input (a
+    /// product, an element-wise product) skip the inputs that need none.
+    pub(crate) fn grads_needed<const N: usize>(inputs: [&Tensor<T>; N]) -> [bool; N] {
+        if !is_grad_enabled() {
+            return [false; N];
+        }
+        T::with_tape(|tape| inputs.map(|t| needs_grad(t, tape.generation)))
+    }
+
     /// True when gradients flow to this tensor: it is an enabled leaf or was computed from one
     /// in the current graph.
     pub fn needs_grad(&self) -> bool {

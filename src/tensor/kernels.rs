@@ -258,6 +258,10 @@ pub(crate) fn zip3<T: Element>(
         [la.strides(), lb.strides(), lc.strides()],
         [la.offset(), lb.offset(), lc.offset()],
         |[i, j, k], len, steps| match steps {
+            [1, 1, 1] => {
+                let rows = va[i..i + len].iter().zip(&vb[j..j + len]);
+                out.extend(rows.zip(&vc[k..k + len]).map(|((&x, &y), &z)| f(x, y, z)));
+            }
             [1, 1, 0] => {
                 let z = vc[k];
                 let rows = va[i..i + len].iter().zip(&vb[j..j + len]);

@@ -49,8 +49,12 @@ impl<T: Element> Tensor<T> {
     pub fn try_add(&self, rhs: &Tensor<T>) -> Result<Tensor<T>> {
         let y = kernels::zip("add", self, rhs, |a, b| a + b)?;
         let (sa, sb) = (self.shape().clone(), rhs.shape().clone());
+        let [need_a, need_b] = Tensor::grads_needed([self, rhs]);
         Ok(y.record(OpKind::Add, &[self, rhs], move |g| {
-            smallvec![Some(g.sum_to_shape(&sa)), Some(g.sum_to_shape(&sb))]
+            smallvec![
+                need_a.then(|| g.sum_to_shape(&sa)),
+                need_b.then(|| g.sum_to_shape(&sb))
+            ]
         }))
     }
 
@@ -61,9 +65,10 @@ impl<T: Element> Tensor<T> {
     pub fn try_sub(&self, rhs: &Tensor<T>) -> Result<Tensor<T>> {
         let y = kernels::zip("sub", self, rhs, |a, b| a - b)?;
         let (sa, sb) = (self.shape().clone(), rhs.shape().clone());
+        let [need_a, need_b] = Tensor::grads_needed([self, rhs]);
         Ok(y.record(OpKind::Sub, &[self, rhs], move |g| {
-            let minus_g = kernels::map(g, |g| -g);
-            smallvec![Some(g.sum_to_shape(&sa)), Some(minus_g.sum_to_shape(&sb))]
+            let db = need_b.then(|| kernels::map(g, |g| -g).sum_to_shape(&sb));
+            smallvec![need_a.then(|| g.sum_to_shape(&sa)), db]
         }))
     }
 
@@ -74,13 +79,15 @@ impl<T: Element> Tensor<T> {
     pub fn try_mul(&self, rhs: &Tensor<T>) -> Result<Tensor<T>> {
         let y = kernels::zip("mul", self, rhs, |a, b| a * b)?;
         let (a, b) = (self.detach(), rhs.detach());
+        let [need_a, need_b] = Tensor::grads_needed([self, rhs]);
         Ok(y.record(OpKind::Mul, &[self, rhs], move |g| {
-            let da = expect_ok(kernels::zip("mul", g, &b, |g, b| g * b));
-            let db = expect_ok(kernels::zip("mul", g, &a, |g, a| g * a));
-            smallvec![
-                Some(da.sum_to_shape(a.shape())),
-                Some(db.sum_to_shape(b.shape()))
-            ]
+            let da = need_a.then(|| {
+                expect_ok(kernels::zip("mul", g, &b, |g, b| g * b)).sum_to_shape(a.shape())
+            });
+            let db = need_b.then(|| {
+                expect_ok(kernels::zip("mul", g, &a, |g, a| g * a)).sum_to_shape(b.shape())
+            });
+            smallvec![da, db]
         }))
     }
 
@@ -91,15 +98,17 @@ impl<T: Element> Tensor<T> {
     pub fn try_div(&self, rhs: &Tensor<T>) -> Result<Tensor<T>> {
         let y = kernels::zip("div", self, rhs, |a, b| a / b)?;
         let (a, b, out) = (self.detach(), rhs.detach(), y.clone());
+        let [need_a, need_b] = Tensor::grads_needed([self, rhs]);
         Ok(y.record(OpKind::Div, &[self, rhs], move |g| {
             // d(a/b)/da = 1/b; d(a/b)/db = -a/b^2 = -y/b.
-            let da = expect_ok(kernels::zip("div", g, &b, |g, b| g / b));
-            let gy = expect_ok(kernels::zip("div", g, &out, |g, y| g * y));
-            let db = expect_ok(kernels::zip("div", &gy, &b, |gy, b| -gy / b));
-            smallvec![
-                Some(da.sum_to_shape(a.shape())),
-                Some(db.sum_to_shape(b.shape()))
-            ]
+            let da = need_a.then(|| {
+                expect_ok(kernels::zip("div", g, &b, |g, b| g / b)).sum_to_shape(a.shape())
+            });
+            let db = need_b.then(|| {
+                let gy = expect_ok(kernels::zip("div", g, &out, |g, y| g * y));
+                expect_ok(kernels::zip("div", &gy, &b, |gy, b| -gy / b)).sum_to_shape(b.shape())
+            });
+            smallvec![da, db]
         }))
     }
 

@@ -3,7 +3,6 @@
 
 use smallvec::smallvec;
 
-use crate::autograd::is_grad_enabled;
 use crate::error::{Error, Result};
 use crate::tensor::layout::walk;
 use crate::tensor::{expect_ok, Element, Layout, OpKind, Shape, Tensor};
@@ -123,8 +122,7 @@ impl<T: Element> Tensor<T> {
         // Only the operands that need a gradient get one: the input of a first layer needs
         // none, and its product would cost as much as the weight's.
         let (a, b) = (self.detach(), rhs.detach());
-        let needs = is_grad_enabled().then(|| (self.needs_grad(), rhs.needs_grad()));
-        let (need_a, need_b) = needs.unwrap_or((false, false));
+        let [need_a, need_b] = Tensor::grads_needed([self, rhs]);
         Ok(y.record(OpKind::Matmul, &[self, rhs], move |g| {
             // A gradient is computed in the memory order of its operand: for a transposed
             // view (the `W^T` of a linear layer) as the transpose of a contiguous product, so
