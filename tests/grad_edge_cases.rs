@@ -427,23 +427,18 @@ fn binary_ops_with_one_constant_operand_send_the_other_its_full_gradient() {
     // Backward skips the operand that needs no gradient; the other must not notice.
     let c = tensor::<f64>(&[2.0, 4.0], &[2]);
     let x = tensor::<f64>(&[1.0, -1.0], &[2]).requires_grad();
-    for (name, y) in [
-        ("x + c", &x + &c),
-        ("c - x", &c - &x),
-        ("c * x", &c * &x),
-        ("c / x", &c / &x),
-        ("x / c", &x / &c),
-    ] {
+    type Op = fn(&Tensor<f64>, &Tensor<f64>) -> Tensor<f64>;
+    let ops: [(&str, Op, Vec<f64>); 5] = [
+        ("x + c", |x, c| x + c, vec![1.0, 1.0]),
+        ("c - x", |x, c| c - x, vec![-1.0, -1.0]),
+        ("c * x", |x, c| c * x, vec![2.0, 4.0]),
+        // d(c/x)/dx = -c / x^2.
+        ("c / x", |x, c| c / x, vec![-2.0, -4.0]),
+        ("x / c", |x, c| x / c, vec![0.5, 0.25]),
+    ];
+    for (name, op, expected) in ops {
         x.zero_grad();
-        y.sum_all().backward().unwrap();
-        let expected = match name {
-            "x + c" => vec![1.0, 1.0],
-            "c - x" => vec![-1.0, -1.0],
-            "c * x" => vec![2.0, 4.0],
-            // d(c/x)/dx = -c / x^2.
-            "c / x" => vec![-2.0, -4.0],
-            _ => vec![0.5, 0.25],
-        };
+        op(&x, &c).sum_all().backward().unwrap();
         assert_eq!(grad_of(&x), expected, "{name}");
         assert!(c.grad().is_none());
     }
