@@ -8,7 +8,7 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::error::{Error, Result};
 use crate::nn::Module;
-use crate::tensor::Tensor;
+use crate::tensor::{pool, Tensor};
 
 /// Inverted dropout: in training each element is kept with probability `1 - p` and scaled
 /// by `1 / (1 - p)`, or set to zero, so the expected value of every output equals its input
@@ -65,7 +65,7 @@ impl Dropout {
 
         let scale = 1.0 / (1.0 - self.p);
         // The buffer first holds the generator's raw words, then each becomes its mask value.
-        let mut mask = vec![0.0f32; x.numel()];
+        let mut mask = pool::zeroed(x.numel());
         {
             let mut rng = self.rng.lock().unwrap_or_else(PoisonError::into_inner);
             rng.fill(bytemuck::cast_slice_mut::<f32, u32>(&mut mask));

@@ -18,6 +18,7 @@ mod element;
 pub(crate) mod kernels;
 mod layout;
 pub mod ops;
+pub mod pool;
 mod shape;
 pub mod simd;
 mod storage;

@@ -5,7 +5,7 @@ use smallvec::smallvec;
 
 use crate::error::Result;
 use crate::tensor::layout::walk_rows;
-use crate::tensor::{expect_ok, kernels, Element, Layout, OpKind, Shape, Tensor};
+use crate::tensor::{expect_ok, kernels, pool, Element, Layout, OpKind, Shape, Tensor};
 
 impl<T: Element> Tensor<T> {
     /// Sums `self` over the axes along which a tensor of `shape` was broadcast to reach
@@ -23,7 +23,7 @@ impl<T: Element> Tensor<T> {
         let spread = target
             .broadcast_to(self.shape())
             .unwrap_or_else(|e| panic!("sum_to_shape: {e}"));
-        let mut out = vec![T::ZERO; shape.numel()];
+        let mut out = pool::zeroed(shape.numel());
         let data = self.storage().read();
         let src = self.layout();
         walk_rows(

@@ -5,7 +5,7 @@ use smallvec::smallvec;
 
 use crate::error::{Error, Result};
 use crate::tensor::layout::walk;
-use crate::tensor::{expect_ok, Element, Layout, OpKind, Shape, Tensor};
+use crate::tensor::{expect_ok, pool, Element, Layout, OpKind, Shape, Tensor};
 
 /// Shapes of a (batched) matrix product: broadcast batch axes, then `m x k` times `k x n`.
 struct ProductShape {
@@ -115,7 +115,7 @@ impl<T: Element> Tensor<T> {
     pub fn try_matmul(&self, rhs: &Tensor<T>) -> Result<Tensor<T>> {
         let dims = ProductShape::of(self.dims(), rhs.dims())?;
         let shape = dims.full(dims.m, dims.n);
-        let mut out = vec![T::ZERO; shape.numel()];
+        let mut out = pool::zeroed(shape.numel());
         batched_gemm(self, rhs, &dims, &mut out);
         let y = Tensor::from_contiguous(out, shape);
 
