@@ -234,6 +234,43 @@ fn matmul(cases: u32) {
     });
 }
 
+/// `x W^T + b` with and without bias; every operand may come as a strided view (transposed
+/// or padded), and sizes include 0 and 1. The values are also held to the unfused product.
+fn linear(cases: u32) {
+    let strategy = (size(), size(), size(), any::<bool>(), any::<u64>()).prop_flat_map(
+        |(m, k, n, with_bias, seed)| {
+            (
+                input(vec![m, k], smooth()),
+                input(vec![n, k], smooth()),
+                input(vec![n], smooth()),
+                Just(with_bias),
+                Just(seed),
+            )
+        },
+    );
+    run(cases, strategy, |(x, w, b, with_bias, seed)| {
+        let inputs = if with_bias { vec![x, w, b] } else { vec![x, w] };
+        let fused = |v: &[Tensor<f64>]| v[0].linear(&v[1], v.get(2));
+        check_gradients(OpKind::Linear, &inputs, seed, fused)?;
+
+        let views: Vec<Tensor<f64>> = inputs
+            .iter()
+            .map(|i| i.view_of(&i.base(&i.data, false)))
+            .collect();
+        let unfused = views[0].matmul(&views[1].t());
+        let unfused = match views.get(2) {
+            Some(b) => unfused + b,
+            None => unfused,
+        };
+        let (got, want) = (fused(&views).to_vec(), unfused.to_vec());
+        prop_assert_eq!(got.len(), want.len());
+        for (g, w) in got.iter().zip(&want) {
+            prop_assert!((g - w).abs() <= 1e-12 * (1.0 + w.abs()), "{} vs {}", g, w);
+        }
+        Ok(())
+    });
+}
+
 fn sum(cases: u32) {
     let strategy = (reduction(), any::<u64>()).prop_flat_map(|((dims, axes, keep), seed)| {
         (input(dims, smooth()), Just((axes, keep)), Just(seed))
@@ -517,6 +554,7 @@ checkers! {
     Softplus => softplus,
     Clamp => clamp,
     Matmul => matmul,
+    Linear => linear,
     Sum => sum,
     Mean => mean,
     Max => max,

@@ -13,6 +13,7 @@
 
 mod binary;
 mod index;
+mod linear;
 mod matmul;
 mod overload;
 mod reduce;
@@ -61,6 +62,8 @@ pub enum OpKind {
     Clamp,
     /// Matrix product, batched over leading axes.
     Matmul,
+    /// `x W^T + b`: a linear layer's product and bias in one operation.
+    Linear,
     /// Sum over axes.
     Sum,
     /// Mean over axes.
@@ -99,7 +102,7 @@ pub enum OpKind {
 
 impl OpKind {
     /// Every kind, in declaration order.
-    pub const ALL: [OpKind; 35] = [
+    pub const ALL: [OpKind; 36] = [
         OpKind::Add,
         OpKind::Sub,
         OpKind::Mul,
@@ -118,6 +121,7 @@ impl OpKind {
         OpKind::Softplus,
         OpKind::Clamp,
         OpKind::Matmul,
+        OpKind::Linear,
         OpKind::Sum,
         OpKind::Mean,
         OpKind::Max,
