@@ -219,6 +219,66 @@ fn clamp(cases: u32) {
     });
 }
 
+fn reparameterize(cases: u32) {
+    let strategy = (any_shape(), any::<u64>()).prop_flat_map(|(dims, seed)| {
+        (
+            input(dims.clone(), smooth()),
+            input(dims.clone(), smooth()),
+            input(dims, smooth()),
+            Just(seed),
+        )
+    });
+    run(cases, strategy, |(mean, logvar, eps, seed)| {
+        let inputs = [mean, logvar, eps];
+        check_gradients(OpKind::Reparameterize, &inputs, seed, |v| {
+            v[0].reparameterize(&v[1], &v[2])
+        })?;
+
+        // The fused sample equals the chain it replaces, bit for bit.
+        let v: Vec<Tensor<f64>> = inputs
+            .iter()
+            .map(|i| i.view_of(&i.base(&i.data, false)))
+            .collect();
+        let chain = &v[0] + &((&v[1] * 0.5).exp() * &v[2]);
+        prop_assert_eq!(v[0].reparameterize(&v[1], &v[2]).to_vec(), chain.to_vec());
+        Ok(())
+    });
+}
+
+/// The KL terms with the log-variances clamped to random bounds, values kept away from them
+/// (the gradient has a kink there).
+fn kl_standard_normal(cases: u32) {
+    let strategy = (any_shape(), -1.0..-0.2f64, 0.2..1.0f64, any::<u64>()).prop_flat_map(
+        |(dims, lo, hi, seed)| {
+            let logvar = Domain::around_bounds(lo, hi, 0.05);
+            (
+                input(dims.clone(), smooth()),
+                input(dims, logvar),
+                Just((lo, hi)),
+                Just(seed),
+            )
+        },
+    );
+    run(cases, strategy, |(mu, logvar, bounds, seed)| {
+        let inputs = [mu, logvar];
+        check_gradients(OpKind::KlStandardNormal, &inputs, seed, |v| {
+            v[0].kl_standard_normal_terms(&v[1], bounds)
+        })?;
+
+        let v: Vec<Tensor<f64>> = inputs
+            .iter()
+            .map(|i| i.view_of(&i.base(&i.data, false)))
+            .collect();
+        let l = v[1].clamp(bounds.0, bounds.1);
+        let chain = ((l.exp() + &v[0] * &v[0]) - &l)
+            .add_scalar(-1.0)
+            .mul_scalar(0.5);
+        let fused = v[0].kl_standard_normal_terms(&v[1], bounds);
+        prop_assert_eq!(fused.to_vec(), chain.to_vec());
+        Ok(())
+    });
+}
+
 fn matmul(cases: u32) {
     let batches = proptest::collection::vec(size(), 0..=2)
         .prop_flat_map(|full| (broadcast_from(full.clone()), broadcast_from(full)));
@@ -553,6 +613,8 @@ checkers! {
     Tanh => tanh,
     Softplus => softplus,
     Clamp => clamp,
+    Reparameterize => reparameterize,
+    KlStandardNormal => kl_standard_normal,
     Matmul => matmul,
     Linear => linear,
     Sum => sum,

@@ -190,11 +190,8 @@ pub fn kl_standard_normal<T: Element>(
 ) -> Result<Tensor<T>> {
     same_shape("kl_standard_normal", mu, logvar)?;
 
-    let logvar = clamp_logvar(logvar);
-    let mu_squared = mu.try_mul(mu)?;
-
-    let inside = logvar.exp().try_add(&mu_squared)?.try_sub(&logvar)?;
-    let kl = inside.add_scalar(-T::ONE).mul_scalar(T::from_f64(0.5));
+    let (lo, hi) = LOGVAR_RANGE;
+    let kl = mu.try_kl_standard_normal_terms(logvar, (T::from_f64(lo), T::from_f64(hi)))?;
 
     reduction.apply("kl_standard_normal", &kl)
 }

@@ -12,6 +12,7 @@
 //! - `clamp` at a bound: gradient 1 (a value equal to a bound is inside the range).
 
 mod binary;
+mod gaussian;
 mod index;
 mod linear;
 mod matmul;
@@ -60,6 +61,11 @@ pub enum OpKind {
     Softplus,
     /// `min(max(x, lo), hi)`.
     Clamp,
+    /// `mean + e^(logvar / 2) * eps`: a reparameterized Gaussian sample.
+    Reparameterize,
+    /// `(e^l + mu^2 - l - 1) / 2` element-wise, `l` the clamped log-variance: the KL
+    /// divergence of a diagonal Gaussian to the standard normal.
+    KlStandardNormal,
     /// Matrix product, batched over leading axes.
     Matmul,
     /// `x W^T + b`: a linear layer's product and bias in one operation.
@@ -102,7 +108,7 @@ pub enum OpKind {
 
 impl OpKind {
     /// Every kind, in declaration order.
-    pub const ALL: [OpKind; 36] = [
+    pub const ALL: [OpKind; 38] = [
         OpKind::Add,
         OpKind::Sub,
         OpKind::Mul,
@@ -120,6 +126,8 @@ impl OpKind {
         OpKind::Tanh,
         OpKind::Softplus,
         OpKind::Clamp,
+        OpKind::Reparameterize,
+        OpKind::KlStandardNormal,
         OpKind::Matmul,
         OpKind::Linear,
         OpKind::Sum,

@@ -1,0 +1,165 @@
+//! Fused element-wise operations of diagonal Gaussians: the reparameterized sample and the
+//! KL divergence to the standard normal. Each replaces a chain of four to eight recorded
+//! operations (each with its own output buffer and backward closure) by one, with the same
+//! arithmetic in the same order, so the values and gradients equal the chain's.
+
+use smallvec::smallvec;
+
+use crate::error::{Error, Result};
+use crate::tensor::{kernels, pool, Element, OpKind, Tensor};
+
+/// Checks that `b` has `a`'s shape.
+fn same_shape<T: Element>(op: &'static str, a: &Tensor<T>, b: &Tensor<T>) -> Result<()> {
+    if a.shape() != b.shape() {
+        return Err(Error::shapes(
+            op,
+            a.dims(),
+            b.dims(),
+            "the shapes must be equal",
+        ));
+    }
+    Ok(())
+}
+
+/// `f` applied to the elements of `a` and `b` (equal shapes), in row-major order.
+fn zip_values<T: Element>(a: &[T], b: &[T], f: impl Fn(T, T) -> T) -> Vec<T> {
+    let mut out = pool::with_capacity(a.len());
+    out.extend(a.iter().zip(b).map(|(&x, &y)| f(x, y)));
+    out
+}
+
+/// `f` applied to every element of `a`.
+fn map_values<T: Element>(a: &[T], f: impl Fn(T) -> T) -> Vec<T> {
+    let mut out = pool::with_capacity(a.len());
+    out.extend(a.iter().map(|&x| f(x)));
+    out
+}
+
+/// `e^x` of every element, through the vectorised slice kernel.
+fn exp_values<T: Element>(x: &[T]) -> Vec<T> {
+    let mut out = pool::zeroed(x.len());
+    T::exp_slice(x, &mut out);
+    out
+}
+
+impl<T: Element> Tensor<T> {
+    /// The reparameterized sample `mean + e^(logvar / 2) * eps` of `N(mean, e^logvar)` for a
+    /// draw `eps` of the standard normal; `self` is the mean. One recorded operation.
+    ///
+    /// Gradients, with `s = e^(logvar / 2)`: `d/d mean = g`, `d/d logvar = g eps s / 2`,
+    /// `d/d eps = g s`.
+    ///
+    /// # Errors
+    /// [`Error::ShapeMismatch`] unless the three shapes are equal.
+    pub fn try_reparameterize(&self, logvar: &Tensor<T>, eps: &Tensor<T>) -> Result<Tensor<T>> {
+        const OP: &str = "reparameterize";
+        same_shape(OP, self, logvar)?;
+        same_shape(OP, self, eps)?;
+
+        let half = T::from_f64(0.5);
+        let (mean, lv, e) = (
+            kernels::gather(self),
+            kernels::gather(logvar),
+            kernels::gather(eps),
+        );
+        let halves = map_values(&lv, |v| v * half);
+        let std = exp_values(&halves);
+        let noise = zip_values(&std, &e, |s, e| s * e);
+        let y = zip_values(&mean, &noise, |m, n| m + n);
+
+        let shape = self.shape().clone();
+        let y = Tensor::from_contiguous(y, shape.clone());
+        let std = Tensor::from_contiguous(std, shape.clone());
+        let eps_values = Tensor::from_contiguous(e, shape);
+        let [need_lv, need_eps] = Tensor::grads_needed([logvar, eps]);
+        Ok(
+            y.record(OpKind::Reparameterize, &[self, logvar, eps], move |g| {
+                let g_values = kernels::gather(g);
+                let (s, e) = (std.storage().read(), eps_values.storage().read());
+                let d_logvar = need_lv.then(|| {
+                    let d_std = zip_values(&g_values, &e, |g, e| g * e);
+                    let d_half = zip_values(&d_std, &s, |d, s| d * s);
+                    let d = map_values(&d_half, |d| d * half);
+                    Tensor::from_contiguous(d, g.shape().clone())
+                });
+                let d_eps = need_eps.then(|| {
+                    let d = zip_values(&g_values, &s, |g, s| g * s);
+                    Tensor::from_contiguous(d, g.shape().clone())
+                });
+                smallvec![Some(g.detach()), d_logvar, d_eps]
+            }),
+        )
+    }
+
+    /// `mean + e^(logvar / 2) * eps`; see [`Tensor::try_reparameterize`].
+    ///
+    /// # Panics
+    /// When the shapes differ.
+    #[track_caller]
+    pub fn reparameterize(&self, logvar: &Tensor<T>, eps: &Tensor<T>) -> Tensor<T> {
+        crate::tensor::expect_ok(self.try_reparameterize(logvar, eps))
+    }
+
+    /// Element-wise `KL(N(mu, e^l) || N(0, 1)) = (e^l + mu^2 - l - 1) / 2` with `self` the
+    /// means `mu` and `l` the log-variances clamped to `[lo, hi]`. One recorded operation.
+    ///
+    /// Gradients: `d/d mu = g mu`; `d/d logvar = g (e^l - 1) / 2` where the log-variance lies
+    /// in `[lo, hi]` (bounds included) and 0 outside, as for `clamp`.
+    ///
+    /// # Errors
+    /// [`Error::ShapeMismatch`] unless `self` and `logvar` have one shape.
+    pub fn try_kl_standard_normal_terms(
+        &self,
+        logvar: &Tensor<T>,
+        (lo, hi): (T, T),
+    ) -> Result<Tensor<T>> {
+        same_shape("kl_standard_normal", self, logvar)?;
+
+        let (half, minus_one) = (T::from_f64(0.5), -T::ONE);
+        let (mu, lv) = (kernels::gather(self), kernels::gather(logvar));
+        let clamped = map_values(&lv, |v| v.max(lo).min(hi));
+        let variance = exp_values(&clamped);
+        let mut kl = zip_values(&variance, &mu, |v, m| v + m * m);
+        kl.iter_mut()
+            .zip(&clamped)
+            .for_each(|(k, &l)| *k = ((*k - l) + minus_one) * half);
+
+        let shape = self.shape().clone();
+        let kl = Tensor::from_contiguous(kl, shape.clone());
+        let (mu_t, lv_t) = (self.detach(), logvar.detach());
+        let variance = Tensor::from_contiguous(variance, shape);
+        let [need_mu, need_lv] = Tensor::grads_needed([self, logvar]);
+        Ok(
+            kl.record(OpKind::KlStandardNormal, &[self, logvar], move |g| {
+                // The chain's order: h = g / 2 reaches mu^2 (twice, one per factor) and, with
+                // opposite signs, l directly and through e^l.
+                let h = map_values(&kernels::gather(g), |g| g * half);
+                let d_mu = need_mu.then(|| {
+                    let mu = kernels::gather(&mu_t);
+                    let d = zip_values(&h, &mu, |h, m| h * m + h * m);
+                    Tensor::from_contiguous(d, g.shape().clone())
+                });
+                let d_lv = need_lv.then(|| {
+                    let (lv, v) = (kernels::gather(&lv_t), variance.storage().read());
+                    let mut d = zip_values(&h, &v, |h, v| -h + h * v);
+                    d.iter_mut().zip(&lv).for_each(|(d, &l)| {
+                        if !(l >= lo && l <= hi) {
+                            *d = T::ZERO;
+                        }
+                    });
+                    Tensor::from_contiguous(d, g.shape().clone())
+                });
+                smallvec![d_mu, d_lv]
+            }),
+        )
+    }
+
+    /// The KL terms of [`Tensor::try_kl_standard_normal_terms`].
+    ///
+    /// # Panics
+    /// When the shapes differ.
+    #[track_caller]
+    pub fn kl_standard_normal_terms(&self, logvar: &Tensor<T>, bounds: (T, T)) -> Tensor<T> {
+        crate::tensor::expect_ok(self.try_kl_standard_normal_terms(logvar, bounds))
+    }
+}
