@@ -279,6 +279,47 @@ fn kl_standard_normal(cases: u32) {
     });
 }
 
+/// The KL terms between two Gaussians, log-variances clamped as in `kl_standard_normal`.
+fn kl_gaussians(cases: u32) {
+    let strategy = (any_shape(), -1.0..-0.2f64, 0.2..1.0f64, any::<u64>()).prop_flat_map(
+        |(dims, lo, hi, seed)| {
+            let logvar = Domain::around_bounds(lo, hi, 0.05);
+            (
+                input(dims.clone(), smooth()),
+                input(dims.clone(), logvar.clone()),
+                input(dims.clone(), smooth()),
+                input(dims, logvar),
+                Just((lo, hi)),
+                Just(seed),
+            )
+        },
+    );
+    run(cases, strategy, |(mu_q, lv_q, mu_p, lv_p, bounds, seed)| {
+        let inputs = [mu_q, lv_q, mu_p, lv_p];
+        check_gradients(OpKind::KlGaussians, &inputs, seed, |v| {
+            v[0].kl_gaussians_terms(&v[1], &v[2], &v[3], bounds)
+        })?;
+
+        let v: Vec<Tensor<f64>> = inputs
+            .iter()
+            .map(|i| i.view_of(&i.base(&i.data, false)))
+            .collect();
+        let (a, b) = (
+            v[1].clamp(bounds.0, bounds.1),
+            v[3].clamp(bounds.0, bounds.1),
+        );
+        let diff = &v[0] - &v[2];
+        let ratio = (&a - &b).exp();
+        let mean_term = (&diff * &diff) * b.neg().exp();
+        let chain = (((&b - &a) + ratio) + mean_term)
+            .add_scalar(-1.0)
+            .mul_scalar(0.5);
+        let fused = v[0].kl_gaussians_terms(&v[1], &v[2], &v[3], bounds);
+        prop_assert_eq!(fused.to_vec(), chain.to_vec());
+        Ok(())
+    });
+}
+
 fn matmul(cases: u32) {
     let batches = proptest::collection::vec(size(), 0..=2)
         .prop_flat_map(|full| (broadcast_from(full.clone()), broadcast_from(full)));
@@ -615,6 +656,7 @@ checkers! {
     Clamp => clamp,
     Reparameterize => reparameterize,
     KlStandardNormal => kl_standard_normal,
+    KlGaussians => kl_gaussians,
     Matmul => matmul,
     Linear => linear,
     Sum => sum,

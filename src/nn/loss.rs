@@ -219,23 +219,11 @@ pub fn kl_gaussians<T: Element>(
     same_shape(OP, mu_q, mu_p)?;
     same_shape(OP, mu_q, logvar_p)?;
 
-    let (lv_q, lv_p) = (clamp_logvar(logvar_q), clamp_logvar(logvar_p));
-    let diff = mu_q.try_sub(mu_p)?;
-
-    let variance_ratio = lv_q.try_sub(&lv_p)?.exp();
-    let mean_term = diff.try_mul(&diff)?.try_mul(&lv_p.neg().exp())?;
-    let log_ratio = lv_p.try_sub(&lv_q)?;
-
-    let inside = log_ratio.try_add(&variance_ratio)?.try_add(&mean_term)?;
-    let kl = inside.add_scalar(-T::ONE).mul_scalar(T::from_f64(0.5));
+    let (lo, hi) = LOGVAR_RANGE;
+    let bounds = (T::from_f64(lo), T::from_f64(hi));
+    let kl = mu_q.try_kl_gaussians_terms(logvar_q, mu_p, logvar_p, bounds)?;
 
     reduction.apply(OP, &kl)
-}
-
-/// Clamps log-variances to [`LOGVAR_RANGE`].
-fn clamp_logvar<T: Element>(logvar: &Tensor<T>) -> Tensor<T> {
-    let (lo, hi) = LOGVAR_RANGE;
-    logvar.clamp(T::from_f64(lo), T::from_f64(hi))
 }
 
 /// An error naming `op` and both shapes unless `a` and `b` have the same shape.

@@ -3,7 +3,9 @@
 //! operations (each with its own output buffer and backward closure) by one, with the same
 //! arithmetic in the same order, so the values and gradients equal the chain's.
 
-use smallvec::smallvec;
+use smallvec::{smallvec, SmallVec};
+
+use crate::autograd::InputGrads;
 
 use crate::error::{Error, Result};
 use crate::tensor::{kernels, pool, Element, OpKind, Tensor};
@@ -161,5 +163,114 @@ impl<T: Element> Tensor<T> {
     #[track_caller]
     pub fn kl_standard_normal_terms(&self, logvar: &Tensor<T>, bounds: (T, T)) -> Tensor<T> {
         crate::tensor::expect_ok(self.try_kl_standard_normal_terms(logvar, bounds))
+    }
+
+    /// Element-wise `KL(N(mu_q, e^a) || N(mu_p, e^b))
+    /// = ((b - a) + e^(a - b) + (mu_q - mu_p)^2 e^-b - 1) / 2`, with `self` the means `mu_q`
+    /// and `a`, `b` the log-variances clamped to `[lo, hi]`. One recorded operation.
+    ///
+    /// Gradients, for `h = g / 2`, `d = mu_q - mu_p`, `r = e^(a - b)`:
+    /// `d/d mu_q = 2 h d e^-b = -d/d mu_p`, `d/d a = h (r - 1)`, `d/d b = h (1 - d^2 e^-b - r)`,
+    /// each log-variance's gradient 0 outside `[lo, hi]` as for `clamp`.
+    ///
+    /// # Errors
+    /// [`Error::ShapeMismatch`] unless the four shapes are equal.
+    pub fn try_kl_gaussians_terms(
+        &self,
+        logvar_q: &Tensor<T>,
+        mu_p: &Tensor<T>,
+        logvar_p: &Tensor<T>,
+        (lo, hi): (T, T),
+    ) -> Result<Tensor<T>> {
+        const OP: &str = "kl_gaussians";
+        same_shape(OP, self, logvar_q)?;
+        same_shape(OP, self, mu_p)?;
+        same_shape(OP, self, logvar_p)?;
+
+        let (half, minus_one) = (T::from_f64(0.5), -T::ONE);
+        let clamp = |x: &Tensor<T>| map_values(&kernels::gather(x), |v| v.max(lo).min(hi));
+        let (a, b) = (clamp(logvar_q), clamp(logvar_p));
+        let diff = zip_values(&kernels::gather(self), &kernels::gather(mu_p), |q, p| q - p);
+        let ratio = exp_values(&zip_values(&a, &b, |a, b| a - b));
+        let inverse_p = exp_values(&map_values(&b, |b| -b));
+        let squared = zip_values(&diff, &diff, |d, e| d * e);
+        let mean_term = zip_values(&squared, &inverse_p, |s, e| s * e);
+        let mut kl = zip_values(&b, &a, |b, a| b - a);
+        for ((k, &r), &m) in kl.iter_mut().zip(&ratio).zip(&mean_term) {
+            *k = (((*k + r) + m) + minus_one) * half;
+        }
+
+        let shape = self.shape().clone();
+        let keep = |v: Vec<T>| Tensor::from_contiguous(v, shape.clone());
+        let kl = keep(kl);
+        let saved = [
+            keep(diff),
+            keep(ratio),
+            keep(inverse_p),
+            keep(squared),
+            logvar_q.detach(),
+            logvar_p.detach(),
+        ];
+        let needs = Tensor::grads_needed([self, logvar_q, mu_p, logvar_p]);
+        let inputs = [self, logvar_q, mu_p, logvar_p];
+        Ok(kl.record(OpKind::KlGaussians, &inputs, move |g| {
+            let [diff, ratio, inverse_p, squared, lv_q, lv_p] =
+                saved.each_ref().map(kernels::gather);
+            let h = map_values(&kernels::gather(g), |g| g * half);
+            let inside = |l: T| l >= lo && l <= hi;
+            let grad = |v: Vec<T>| Some(Tensor::from_contiguous(v, g.shape().clone()));
+
+            // The chain's order: through (mu_q - mu_p)^2 twice, one per factor, ...
+            let d_diff = || {
+                let he = zip_values(&h, &inverse_p, |h, e| h * e);
+                zip_values(&he, &diff, |x, d| x * d + x * d)
+            };
+            // ... a from b - a, then through e^(a - b) ...
+            let d_a = || {
+                let mut d = zip_values(&h, &ratio, |h, r| -h + h * r);
+                d.iter_mut()
+                    .zip(&lv_q)
+                    .for_each(|(d, &l)| *d = if inside(l) { *d } else { T::ZERO });
+                d
+            };
+            // ... and b from b - a, then e^-b, then e^(a - b).
+            let d_b = || {
+                let mut d: Vec<T> = pool::with_capacity(h.len());
+                let terms = h.iter().zip(&squared).zip(&inverse_p).zip(&ratio);
+                d.extend(terms.map(|(((&h, &s), &e), &r)| (h + -((h * s) * e)) + -(h * r)));
+                d.iter_mut()
+                    .zip(&lv_p)
+                    .for_each(|(d, &l)| *d = if inside(l) { *d } else { T::ZERO });
+                d
+            };
+            let [n_mu_q, n_a, n_mu_p, n_b] = needs;
+            let shared = (n_mu_q || n_mu_p).then(d_diff);
+            let d_mu_p = match (&shared, n_mu_p) {
+                (Some(d), true) => grad(map_values(d, |v| -v)),
+                _ => None,
+            };
+            let d_mu_q = shared.filter(|_| n_mu_q).and_then(grad);
+            let mut grads: InputGrads<T> = SmallVec::new();
+            grads.push(d_mu_q);
+            grads.push(n_a.then(d_a).and_then(grad));
+            grads.push(d_mu_p);
+            grads.push(n_b.then(d_b).and_then(grad));
+            grads
+        }))
+    }
+
+    /// The KL terms of [`Tensor::try_kl_gaussians_terms`].
+    ///
+    /// # Panics
+    /// When the shapes differ.
+    #[track_caller]
+    pub fn kl_gaussians_terms(
+        &self,
+        logvar_q: &Tensor<T>,
+        mu_p: &Tensor<T>,
+        logvar_p: &Tensor<T>,
+        bounds: (T, T),
+    ) -> Tensor<T> {
+        crate::tensor::expect_ok(self.try_kl_gaussians_terms(logvar_q, mu_p, logvar_p, bounds))
     }
 }

@@ -66,6 +66,8 @@ pub enum OpKind {
     /// `(e^l + mu^2 - l - 1) / 2` element-wise, `l` the clamped log-variance: the KL
     /// divergence of a diagonal Gaussian to the standard normal.
     KlStandardNormal,
+    /// The element-wise KL divergence between two diagonal Gaussians, log-variances clamped.
+    KlGaussians,
     /// Matrix product, batched over leading axes.
     Matmul,
     /// `x W^T + b`: a linear layer's product and bias in one operation.
@@ -108,7 +110,7 @@ pub enum OpKind {
 
 impl OpKind {
     /// Every kind, in declaration order.
-    pub const ALL: [OpKind; 38] = [
+    pub const ALL: [OpKind; 39] = [
         OpKind::Add,
         OpKind::Sub,
         OpKind::Mul,
@@ -128,6 +130,7 @@ impl OpKind {
         OpKind::Clamp,
         OpKind::Reparameterize,
         OpKind::KlStandardNormal,
+        OpKind::KlGaussians,
         OpKind::Matmul,
         OpKind::Linear,
         OpKind::Sum,
