@@ -433,6 +433,45 @@ fn log_softmax(cases: u32) {
     along_axis(OpKind::LogSoftmax, cases, 0, d, |x, a, _| x.log_softmax(a));
 }
 
+/// A weighted, scaled sum of one log-softmax entry per row, over strided views too, and its
+/// value against the chain it replaces (`log_softmax`, a picking product, a sum).
+fn picked_log_softmax(cases: u32) {
+    let rows = (1..=3usize, 1..=3usize).prop_flat_map(|(b, c)| {
+        let picks = proptest::collection::vec((0..c, 0.0..2.0f64), b);
+        (
+            input(vec![b, c], smooth()),
+            picks,
+            -2.0..2.0f64,
+            any::<u64>(),
+        )
+    });
+    run(cases, rows, |(x, picks, scale, seed)| {
+        check_gradients(OpKind::PickedLogSoftmax, &[x.clone()], seed, |v| {
+            v[0].picked_log_softmax(&picks, scale)
+        })?;
+
+        let v = x.view_of(&x.base(&x.data, false));
+        let [b, c] = *v.dims() else { unreachable!() };
+        let mut picker = vec![0.0; b * c];
+        for (i, &(y, w)) in picks.iter().enumerate() {
+            picker[i * c + y] = w;
+        }
+        let picker = Tensor::from_vec(picker, [b, c]).unwrap();
+        let chain = (v.log_softmax(-1) * picker)
+            .sum_all()
+            .mul_scalar(scale)
+            .item();
+        let fused = v.picked_log_softmax(&picks, scale).item();
+        prop_assert!(
+            (fused - chain).abs() <= 1e-12 * (1.0 + chain.abs()),
+            "{} vs {}",
+            fused,
+            chain
+        );
+        Ok(())
+    });
+}
+
 fn concat(cases: u32) {
     let strategy = (
         shape_and_axis(0),
@@ -665,6 +704,7 @@ checkers! {
     LogSumExp => logsumexp,
     Softmax => softmax,
     LogSoftmax => log_softmax,
+    PickedLogSoftmax => picked_log_softmax,
     Concat => concat,
     IndexSelect => index_select,
     Where => where_,

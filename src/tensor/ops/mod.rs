@@ -84,6 +84,8 @@ pub enum OpKind {
     Softmax,
     /// `x - logsumexp(x)` over one axis.
     LogSoftmax,
+    /// A scaled, weighted sum of one log-softmax entry per row: a cross-entropy.
+    PickedLogSoftmax,
     /// Joining tensors along an existing axis.
     Concat,
     /// Selecting entries along an axis by index.
@@ -110,7 +112,7 @@ pub enum OpKind {
 
 impl OpKind {
     /// Every kind, in declaration order.
-    pub const ALL: [OpKind; 39] = [
+    pub const ALL: [OpKind; 40] = [
         OpKind::Add,
         OpKind::Sub,
         OpKind::Mul,
@@ -139,6 +141,7 @@ impl OpKind {
         OpKind::LogSumExp,
         OpKind::Softmax,
         OpKind::LogSoftmax,
+        OpKind::PickedLogSoftmax,
         OpKind::Concat,
         OpKind::IndexSelect,
         OpKind::Where,
