@@ -142,7 +142,9 @@ impl<T: Element> Tensor<T> {
     /// Records `self`, the freshly computed output of `kind` applied to `inputs`, on the tape,
     /// with `backward` mapping the output's gradient to one optional gradient per input.
     /// Nothing is recorded (and `backward` is dropped unused) when recording is off or no input
-    /// needs a gradient.
+    /// needs a gradient. `backward` may keep plain clones of the inputs it needs: it runs with
+    /// recording off, so their autodiff records are never read, and a clone costs no
+    /// allocation where a detached handle costs one.
     pub(crate) fn record(
         self,
         kind: OpKind,
@@ -164,7 +166,7 @@ impl<T: Element> Tensor<T> {
                 inputs: positions,
                 backward: Box::new(backward),
             });
-            self.with_track(GradTrack::Node {
+            self.into_tracked(GradTrack::Node {
                 generation: tape.generation,
                 position,
             })

@@ -116,6 +116,19 @@ impl<T: Element> Tensor<T> {
         Some(&mut storage.get_mut()[range])
     }
 
+    /// This tensor with another autodiff record: the handle itself is updated when it is the
+    /// only one (the fresh output of an operation), else a new handle shares storage and
+    /// layout.
+    pub(crate) fn into_tracked(mut self, track: GradTrack<T>) -> Self {
+        match Arc::get_mut(&mut self.inner) {
+            Some(inner) => {
+                inner.track = track;
+                self
+            }
+            None => self.with_track(track),
+        }
+    }
+
     /// The tensor's place in the autodiff graph.
     pub(crate) fn track(&self) -> &GradTrack<T> {
         &self.inner.track

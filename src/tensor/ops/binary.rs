@@ -78,7 +78,7 @@ impl<T: Element> Tensor<T> {
     /// [`crate::Error::ShapeMismatch`] when the shapes do not broadcast.
     pub fn try_mul(&self, rhs: &Tensor<T>) -> Result<Tensor<T>> {
         let y = kernels::zip("mul", self, rhs, |a, b| a * b)?;
-        let (a, b) = (self.detach(), rhs.detach());
+        let (a, b) = (self.clone(), rhs.clone());
         let [need_a, need_b] = Tensor::grads_needed([self, rhs]);
         Ok(y.record(OpKind::Mul, &[self, rhs], move |g| {
             let da = need_a.then(|| {
@@ -97,7 +97,7 @@ impl<T: Element> Tensor<T> {
     /// [`crate::Error::ShapeMismatch`] when the shapes do not broadcast.
     pub fn try_div(&self, rhs: &Tensor<T>) -> Result<Tensor<T>> {
         let y = kernels::zip("div", self, rhs, |a, b| a / b)?;
-        let (a, b, out) = (self.detach(), rhs.detach(), y.clone());
+        let (a, b, out) = (self.clone(), rhs.clone(), y.clone());
         let [need_a, need_b] = Tensor::grads_needed([self, rhs]);
         Ok(y.record(OpKind::Div, &[self, rhs], move |g| {
             // d(a/b)/da = 1/b; d(a/b)/db = -a/b^2 = -y/b.

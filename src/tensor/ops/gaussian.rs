@@ -128,7 +128,7 @@ impl<T: Element> Tensor<T> {
 
         let shape = self.shape().clone();
         let kl = Tensor::from_contiguous(kl, shape.clone());
-        let (mu_t, lv_t) = (self.detach(), logvar.detach());
+        let (mu_t, lv_t) = (self.clone(), logvar.clone());
         let variance = Tensor::from_contiguous(variance, shape);
         let [need_mu, need_lv] = Tensor::grads_needed([self, logvar]);
         Ok(
@@ -208,8 +208,8 @@ impl<T: Element> Tensor<T> {
             keep(ratio),
             keep(inverse_p),
             keep(squared),
-            logvar_q.detach(),
-            logvar_p.detach(),
+            logvar_q.clone(),
+            logvar_p.clone(),
         ];
         let needs = Tensor::grads_needed([self, logvar_q, mu_p, logvar_p]);
         let inputs = [self, logvar_q, mu_p, logvar_p];

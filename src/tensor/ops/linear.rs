@@ -132,7 +132,7 @@ impl<T: Element> Tensor<T> {
         });
         let y = Tensor::from_contiguous(out, Shape::from([m, n]));
 
-        let (xc, wc) = (x.detach(), w.detach());
+        let (xc, wc) = (x.clone(), w.clone());
         let inputs: &[&Tensor<T>] = match bias {
             Some(b) => &[x, w, b],
             None => &[x, w],

@@ -121,7 +121,7 @@ impl<T: Element> Tensor<T> {
 
         // Only the operands that need a gradient get one: the input of a first layer needs
         // none, and its product would cost as much as the weight's.
-        let (a, b) = (self.detach(), rhs.detach());
+        let (a, b) = (self.clone(), rhs.clone());
         let [need_a, need_b] = Tensor::grads_needed([self, rhs]);
         Ok(y.record(OpKind::Matmul, &[self, rhs], move |g| {
             // A gradient is computed in the memory order of its operand: for a transposed

@@ -50,7 +50,7 @@ impl<T: Element> Tensor<T> {
         let mut kept = self.shape().to_vec();
         kept[axis] = 1;
         let y = rows.restore(values, &Shape::from(kept));
-        let (x, out) = (self.detach(), y.clone());
+        let (x, out) = (self.clone(), y.clone());
         let y = y.record(OpKind::LogSumExp, &[self], move |g| {
             let p = expect_ok(kernels::zip("logsumexp", &x, &out, |x, y| (x - y).exp()));
             smallvec![Some(expect_ok(
