@@ -21,11 +21,9 @@ mod tape;
 use std::cell::Cell;
 use std::sync::Arc;
 
-use smallvec::SmallVec;
-
 pub(crate) use leaf::Leaf;
 pub use tape::Tape;
-pub(crate) use tape::{InputGrads, Node, NO_GRAD};
+pub(crate) use tape::{InputGrads, InputPositions, Node, NO_GRAD};
 
 use crate::error::{Error, Result};
 use crate::tensor::{kernels, Element, OpKind, Tensor};
@@ -159,8 +157,7 @@ impl<T: Element> Tensor<T> {
             if !inputs.iter().any(|t| needs_grad(t, tape.generation)) {
                 return self;
             }
-            let positions: SmallVec<[usize; 2]> =
-                inputs.iter().map(|t| position_on(tape, t)).collect();
+            let positions: InputPositions = inputs.iter().map(|t| position_on(tape, t)).collect();
             let position = tape.push(Node::Op {
                 kind,
                 inputs: positions,
