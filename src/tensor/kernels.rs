@@ -21,16 +21,20 @@ pub(crate) const PARALLEL_MIN_ELEMENTS: usize = 1 << 16;
 #[cfg(feature = "rayon")]
 const PARALLEL_CHUNK: usize = 1 << 14;
 
-/// The elements of `x` in row-major order of its shape.
+/// The elements of `x` in row-major order of its shape, in a buffer from the pool (for a
+/// tensor or a temporary).
 pub(crate) fn gather<T: Element>(x: &Tensor<T>) -> Vec<T> {
+    gather_into(x, pool::with_capacity(x.numel()))
+}
+
+/// The elements of `x` in row-major order of its shape, appended to `out`.
+pub(crate) fn gather_into<T: Element>(x: &Tensor<T>, mut out: Vec<T>) -> Vec<T> {
     let data = x.storage().read();
     let layout = x.layout();
     if let Some(range) = layout.contiguous_range() {
-        let mut out = pool::with_capacity(range.len());
         out.extend_from_slice(&data[range]);
         return out;
     }
-    let mut out = pool::with_capacity(x.numel());
     walk_rows(
         layout.shape(),
         [layout.strides()],

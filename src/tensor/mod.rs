@@ -174,9 +174,10 @@ impl<T: Element> Tensor<T> {
         self.layout().is_contiguous()
     }
 
-    /// The elements in row-major order of this view's shape.
+    /// The elements in row-major order of this view's shape, in a buffer of exactly that
+    /// length (not one of the pool's, whose capacity is rounded up to a power of two).
     pub fn to_vec(&self) -> Vec<T> {
-        kernels::gather(self)
+        kernels::gather_into(self, Vec::with_capacity(self.numel()))
     }
 
     /// The value of a one-element tensor.

@@ -12,7 +12,7 @@
 use super::Element;
 
 /// The most bytes one thread's pool keeps for one element type.
-pub const MAX_POOLED_BYTES: usize = 256 << 20;
+pub const MAX_POOLED_BYTES: usize = 64 << 20;
 
 /// Number of capacity classes: capacities `2^0` to `2^(CLASSES - 1)` elements.
 const CLASSES: usize = usize::BITS as usize;
