@@ -137,3 +137,39 @@ fn kernels_accept_empty_views_offset_past_their_storage() {
     assert_eq!(x.add(&x).dims(), &[1, 0]);
     assert_eq!(x.sum_all().item(), 0.0);
 }
+
+#[test]
+fn dropped_outputs_lend_their_buffers_to_the_next_outputs_of_their_size() {
+    use dmil::tensor::pool::pooled_bytes;
+
+    // Each test runs on a thread of its own, so this pool starts empty.
+    let x = Tensor::<f32>::randn([100], 1);
+    let before = pooled_bytes::<f32>();
+    let y = x.relu();
+    assert_eq!(
+        y.to_vec(),
+        x.to_vec().iter().map(|v| v.max(0.0)).collect::<Vec<_>>()
+    );
+    drop(y);
+    // 100 elements take a buffer of the 128-element class.
+    assert_eq!(pooled_bytes::<f32>(), before + 128 * 4);
+    let z = &x * 2.0;
+    assert_eq!(
+        pooled_bytes::<f32>(),
+        before,
+        "the product reuses the buffer"
+    );
+    assert_eq!(
+        z.to_vec(),
+        x.to_vec().iter().map(|v| v * 2.0).collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn buffers_the_pool_never_lent_go_back_to_the_allocator() {
+    use dmil::tensor::pool::pooled_bytes;
+
+    let before = pooled_bytes::<f32>();
+    drop(Tensor::from_vec(vec![1.0f32; 1024], [1024]).unwrap());
+    assert_eq!(pooled_bytes::<f32>(), before);
+}

@@ -390,3 +390,56 @@ fn gradients_of_different_leaves_do_not_share_storage() {
         .unwrap();
     assert_eq!(grad_of(&b), vec![1.0, 2.0, 3.0]);
 }
+
+#[test]
+fn a_held_gradient_keeps_its_values_when_a_later_backward_accumulates() {
+    // Gradients accumulate in place only while nothing else holds them.
+    let x = tensor::<f64>(&[1.0, 2.0], &[2]).requires_grad();
+    (&x * 3.0).sum_all().backward().unwrap();
+    let held = x.grad().unwrap();
+    (&x * 3.0).sum_all().backward().unwrap();
+    assert_eq!(as_f64(&held), vec![3.0, 3.0]);
+    assert_eq!(grad_of(&x), vec![6.0, 6.0]);
+    drop(held);
+    (&x * 3.0).sum_all().backward().unwrap();
+    assert_eq!(grad_of(&x), vec![9.0, 9.0]);
+}
+
+#[test]
+fn a_gradient_reaching_a_node_twice_is_the_sum_of_both() {
+    // x feeds two products whose gradients meet at x: the sum is formed in the first one's
+    // buffer, which must leave the weights' gradients untouched.
+    let x = tensor::<f64>(&[1.0, 2.0, 3.0, 4.0], &[2, 2]).requires_grad();
+    let w1 = tensor::<f64>(&[1.0, 0.0, 0.0, 1.0], &[2, 2]).requires_grad();
+    let w2 = tensor::<f64>(&[2.0, 1.0, 0.0, 1.0], &[2, 2]);
+    let h = &x * 1.0;
+    (h.matmul(&w1).sum_all() + h.matmul(&w2).sum_all())
+        .backward()
+        .unwrap();
+    // d/dx of sum(x W) is the row sums of W, broadcast over the rows of x.
+    assert_eq!(grad_of(&x), vec![4.0, 2.0, 4.0, 2.0]);
+    assert_eq!(grad_of(&w1), vec![4.0, 4.0, 6.0, 6.0]);
+    assert!(w2.grad().is_none());
+}
+
+#[test]
+fn binary_ops_with_one_constant_operand_send_the_other_its_full_gradient() {
+    // Backward skips the operand that needs no gradient; the other must not notice.
+    let c = tensor::<f64>(&[2.0, 4.0], &[2]);
+    let x = tensor::<f64>(&[1.0, -1.0], &[2]).requires_grad();
+    type Op = fn(&Tensor<f64>, &Tensor<f64>) -> Tensor<f64>;
+    let ops: [(&str, Op, Vec<f64>); 5] = [
+        ("x + c", |x, c| x + c, vec![1.0, 1.0]),
+        ("c - x", |x, c| c - x, vec![-1.0, -1.0]),
+        ("c * x", |x, c| c * x, vec![2.0, 4.0]),
+        // d(c/x)/dx = -c / x^2.
+        ("c / x", |x, c| c / x, vec![-2.0, -4.0]),
+        ("x / c", |x, c| x / c, vec![0.5, 0.25]),
+    ];
+    for (name, op, expected) in ops {
+        x.zero_grad();
+        op(&x, &c).sum_all().backward().unwrap();
+        assert_eq!(grad_of(&x), expected, "{name}");
+        assert!(c.grad().is_none());
+    }
+}

@@ -219,6 +219,107 @@ fn clamp(cases: u32) {
     });
 }
 
+fn reparameterize(cases: u32) {
+    let strategy = (any_shape(), any::<u64>()).prop_flat_map(|(dims, seed)| {
+        (
+            input(dims.clone(), smooth()),
+            input(dims.clone(), smooth()),
+            input(dims, smooth()),
+            Just(seed),
+        )
+    });
+    run(cases, strategy, |(mean, logvar, eps, seed)| {
+        let inputs = [mean, logvar, eps];
+        check_gradients(OpKind::Reparameterize, &inputs, seed, |v| {
+            v[0].reparameterize(&v[1], &v[2])
+        })?;
+
+        // The fused sample equals the chain it replaces, bit for bit.
+        let v: Vec<Tensor<f64>> = inputs
+            .iter()
+            .map(|i| i.view_of(&i.base(&i.data, false)))
+            .collect();
+        let chain = &v[0] + &((&v[1] * 0.5).exp() * &v[2]);
+        prop_assert_eq!(v[0].reparameterize(&v[1], &v[2]).to_vec(), chain.to_vec());
+        Ok(())
+    });
+}
+
+/// The KL terms with the log-variances clamped to random bounds, values kept away from them
+/// (the gradient has a kink there).
+fn kl_standard_normal(cases: u32) {
+    let strategy = (any_shape(), -1.0..-0.2f64, 0.2..1.0f64, any::<u64>()).prop_flat_map(
+        |(dims, lo, hi, seed)| {
+            let logvar = Domain::around_bounds(lo, hi, 0.05);
+            (
+                input(dims.clone(), smooth()),
+                input(dims, logvar),
+                Just((lo, hi)),
+                Just(seed),
+            )
+        },
+    );
+    run(cases, strategy, |(mu, logvar, bounds, seed)| {
+        let inputs = [mu, logvar];
+        check_gradients(OpKind::KlStandardNormal, &inputs, seed, |v| {
+            v[0].kl_standard_normal_terms(&v[1], bounds)
+        })?;
+
+        let v: Vec<Tensor<f64>> = inputs
+            .iter()
+            .map(|i| i.view_of(&i.base(&i.data, false)))
+            .collect();
+        let l = v[1].clamp(bounds.0, bounds.1);
+        let chain = ((l.exp() + &v[0] * &v[0]) - &l)
+            .add_scalar(-1.0)
+            .mul_scalar(0.5);
+        let fused = v[0].kl_standard_normal_terms(&v[1], bounds);
+        prop_assert_eq!(fused.to_vec(), chain.to_vec());
+        Ok(())
+    });
+}
+
+/// The KL terms between two Gaussians, log-variances clamped as in `kl_standard_normal`.
+fn kl_gaussians(cases: u32) {
+    let strategy = (any_shape(), -1.0..-0.2f64, 0.2..1.0f64, any::<u64>()).prop_flat_map(
+        |(dims, lo, hi, seed)| {
+            let logvar = Domain::around_bounds(lo, hi, 0.05);
+            (
+                input(dims.clone(), smooth()),
+                input(dims.clone(), logvar.clone()),
+                input(dims.clone(), smooth()),
+                input(dims, logvar),
+                Just((lo, hi)),
+                Just(seed),
+            )
+        },
+    );
+    run(cases, strategy, |(mu_q, lv_q, mu_p, lv_p, bounds, seed)| {
+        let inputs = [mu_q, lv_q, mu_p, lv_p];
+        check_gradients(OpKind::KlGaussians, &inputs, seed, |v| {
+            v[0].kl_gaussians_terms(&v[1], &v[2], &v[3], bounds)
+        })?;
+
+        let v: Vec<Tensor<f64>> = inputs
+            .iter()
+            .map(|i| i.view_of(&i.base(&i.data, false)))
+            .collect();
+        let (a, b) = (
+            v[1].clamp(bounds.0, bounds.1),
+            v[3].clamp(bounds.0, bounds.1),
+        );
+        let diff = &v[0] - &v[2];
+        let ratio = (&a - &b).exp();
+        let mean_term = (&diff * &diff) * b.neg().exp();
+        let chain = (((&b - &a) + ratio) + mean_term)
+            .add_scalar(-1.0)
+            .mul_scalar(0.5);
+        let fused = v[0].kl_gaussians_terms(&v[1], &v[2], &v[3], bounds);
+        prop_assert_eq!(fused.to_vec(), chain.to_vec());
+        Ok(())
+    });
+}
+
 fn matmul(cases: u32) {
     let batches = proptest::collection::vec(size(), 0..=2)
         .prop_flat_map(|full| (broadcast_from(full.clone()), broadcast_from(full)));
@@ -231,6 +332,43 @@ fn matmul(cases: u32) {
     );
     run(cases, strategy, |(a, b, seed)| {
         check_gradients(OpKind::Matmul, &[a, b], seed, |v| v[0].matmul(&v[1]))
+    });
+}
+
+/// `x W^T + b` with and without bias; every operand may come as a strided view (transposed
+/// or padded), and sizes include 0 and 1. The values are also held to the unfused product.
+fn linear(cases: u32) {
+    let strategy = (size(), size(), size(), any::<bool>(), any::<u64>()).prop_flat_map(
+        |(m, k, n, with_bias, seed)| {
+            (
+                input(vec![m, k], smooth()),
+                input(vec![n, k], smooth()),
+                input(vec![n], smooth()),
+                Just(with_bias),
+                Just(seed),
+            )
+        },
+    );
+    run(cases, strategy, |(x, w, b, with_bias, seed)| {
+        let inputs = if with_bias { vec![x, w, b] } else { vec![x, w] };
+        let fused = |v: &[Tensor<f64>]| v[0].linear(&v[1], v.get(2));
+        check_gradients(OpKind::Linear, &inputs, seed, fused)?;
+
+        let views: Vec<Tensor<f64>> = inputs
+            .iter()
+            .map(|i| i.view_of(&i.base(&i.data, false)))
+            .collect();
+        let unfused = views[0].matmul(&views[1].t());
+        let unfused = match views.get(2) {
+            Some(b) => unfused + b,
+            None => unfused,
+        };
+        let (got, want) = (fused(&views).to_vec(), unfused.to_vec());
+        prop_assert_eq!(got.len(), want.len());
+        for (g, w) in got.iter().zip(&want) {
+            prop_assert!((g - w).abs() <= 1e-12 * (1.0 + w.abs()), "{} vs {}", g, w);
+        }
+        Ok(())
     });
 }
 
@@ -293,6 +431,48 @@ fn softmax(cases: u32) {
 fn log_softmax(cases: u32) {
     let d = Domain::range(-3.0, 3.0);
     along_axis(OpKind::LogSoftmax, cases, 0, d, |x, a, _| x.log_softmax(a));
+}
+
+/// A weighted, scaled sum of one log-softmax entry per row, over strided views too, and its
+/// value against the chain it replaces (`log_softmax`, a picking product, a sum).
+fn picked_log_softmax(cases: u32) {
+    let rows = (1..=3usize, 1..=3usize).prop_flat_map(|(b, c)| {
+        let picks = proptest::collection::vec((0..c, 0.0..2.0f64), b);
+        (
+            input(vec![b, c], smooth()),
+            picks,
+            -2.0..2.0f64,
+            any::<u64>(),
+        )
+    });
+    run(cases, rows, |(x, picks, scale, seed)| {
+        check_gradients(
+            OpKind::PickedLogSoftmax,
+            std::slice::from_ref(&x),
+            seed,
+            |v| v[0].picked_log_softmax(&picks, scale),
+        )?;
+
+        let v = x.view_of(&x.base(&x.data, false));
+        let [b, c] = *v.dims() else { unreachable!() };
+        let mut picker = vec![0.0; b * c];
+        for (i, &(y, w)) in picks.iter().enumerate() {
+            picker[i * c + y] = w;
+        }
+        let picker = Tensor::from_vec(picker, [b, c]).unwrap();
+        let chain = (v.log_softmax(-1) * picker)
+            .sum_all()
+            .mul_scalar(scale)
+            .item();
+        let fused = v.picked_log_softmax(&picks, scale).item();
+        prop_assert!(
+            (fused - chain).abs() <= 1e-12 * (1.0 + chain.abs()),
+            "{} vs {}",
+            fused,
+            chain
+        );
+        Ok(())
+    });
 }
 
 fn concat(cases: u32) {
@@ -516,13 +696,18 @@ checkers! {
     Tanh => tanh,
     Softplus => softplus,
     Clamp => clamp,
+    Reparameterize => reparameterize,
+    KlStandardNormal => kl_standard_normal,
+    KlGaussians => kl_gaussians,
     Matmul => matmul,
+    Linear => linear,
     Sum => sum,
     Mean => mean,
     Max => max,
     LogSumExp => logsumexp,
     Softmax => softmax,
     LogSoftmax => log_softmax,
+    PickedLogSoftmax => picked_log_softmax,
     Concat => concat,
     IndexSelect => index_select,
     Where => where_,

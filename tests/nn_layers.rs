@@ -198,6 +198,28 @@ fn dropout_is_reproducible_and_identity_in_eval() {
 }
 
 #[test]
+fn dropout_drops_what_one_uniform_draw_per_element_drops() {
+    use rand::{Rng, SeedableRng};
+
+    // The mask is drawn in bulk; it must drop exactly the elements whose uniform draw from
+    // the same seeded stream, one per element in order, falls below p.
+    for (p, seed, len) in [
+        (0.5f32, 3u64, 1000usize),
+        (0.1, 9, 77),
+        (0.3, 1, 1),
+        (0.9, 4, 513),
+    ] {
+        let dropout = Dropout::new(p, seed).unwrap();
+        let y = dropout.forward(&Tensor::<f32>::ones([len])).to_vec();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        for (i, v) in y.iter().enumerate() {
+            let dropped = rng.random::<f32>() < p;
+            assert_eq!(*v == 0.0, dropped, "element {i} of {len} at p = {p}");
+        }
+    }
+}
+
+#[test]
 fn dropout_gradient_is_the_mask() {
     let dropout = Dropout::new(0.5, 5).unwrap();
     let x = Tensor::<f32>::full([4, 8], 2.0).requires_grad();

@@ -3,7 +3,7 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 
-use crate::tensor::{Element, Tensor};
+use crate::tensor::{kernels, Element, Tensor};
 
 /// Where a leaf's gradient accumulates across backward passes, and where the leaf sits on the
 /// current tape, so that every use of one leaf in a graph shares one node.
@@ -53,14 +53,16 @@ impl<T: Element> Leaf<T> {
             .clone()
     }
 
-    /// Adds `g` to the accumulated gradient. The first gradient is copied into a buffer of its
-    /// own: `g` may share its storage with the gradient of another leaf (an `add` hands one
-    /// tensor to both inputs), and a gradient updated in place must not change another.
+    /// Adds `g` to the accumulated gradient, in place when nothing else holds the sum. The
+    /// first gradient is kept only if `g` is its buffer's only handle, else copied into a
+    /// buffer of its own: `g` may share its storage with the gradient of another leaf (an
+    /// `add` hands one tensor to both inputs), and a gradient updated in place must not
+    /// change another.
     pub(crate) fn accumulate(&self, g: Tensor<T>) {
         let mut slot = self.grad.lock().unwrap_or_else(PoisonError::into_inner);
         *slot = Some(match slot.take() {
-            Some(sum) => crate::tensor::kernels::add_same_shape(&sum, &g),
-            None => Tensor::from_contiguous(crate::tensor::kernels::gather(&g), g.shape().clone()),
+            Some(sum) => kernels::accumulate(sum, &g),
+            None => kernels::into_owned(g),
         });
     }
 

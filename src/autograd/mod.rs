@@ -21,11 +21,9 @@ mod tape;
 use std::cell::Cell;
 use std::sync::Arc;
 
-use smallvec::SmallVec;
-
 pub(crate) use leaf::Leaf;
 pub use tape::Tape;
-pub(crate) use tape::{InputGrads, Node, NO_GRAD};
+pub(crate) use tape::{InputGrads, InputPositions, Node, NO_GRAD};
 
 use crate::error::{Error, Result};
 use crate::tensor::{kernels, Element, OpKind, Tensor};
@@ -142,7 +140,9 @@ impl<T: Element> Tensor<T> {
     /// Records `self`, the freshly computed output of `kind` applied to `inputs`, on the tape,
     /// with `backward` mapping the output's gradient to one optional gradient per input.
     /// Nothing is recorded (and `backward` is dropped unused) when recording is off or no input
-    /// needs a gradient.
+    /// needs a gradient. `backward` may keep plain clones of the inputs it needs: it runs with
+    /// recording off, so their autodiff records are never read, and a clone costs no
+    /// allocation where a detached handle costs one.
     pub(crate) fn record(
         self,
         kind: OpKind,
@@ -157,18 +157,27 @@ impl<T: Element> Tensor<T> {
             if !inputs.iter().any(|t| needs_grad(t, tape.generation)) {
                 return self;
             }
-            let positions: SmallVec<[usize; 2]> =
-                inputs.iter().map(|t| position_on(tape, t)).collect();
+            let positions: InputPositions = inputs.iter().map(|t| position_on(tape, t)).collect();
             let position = tape.push(Node::Op {
                 kind,
                 inputs: positions,
                 backward: Box::new(backward),
             });
-            self.with_track(GradTrack::Node {
+            self.into_tracked(GradTrack::Node {
                 generation: tape.generation,
                 position,
             })
         })
+    }
+
+    /// For each of `inputs`, whether an operation recorded now would send it a gradient;
+    /// all false while recording is off. Operations whose backward is costly per input (a
+    /// product, an element-wise product) skip the inputs that need none.
+    pub(crate) fn grads_needed<const N: usize>(inputs: [&Tensor<T>; N]) -> [bool; N] {
+        if !is_grad_enabled() {
+            return [false; N];
+        }
+        T::with_tape(|tape| inputs.map(|t| needs_grad(t, tape.generation)))
     }
 
     /// True when gradients flow to this tensor: it is an enabled leaf or was computed from one
@@ -291,7 +300,7 @@ impl<T: Element> Tensor<T> {
                             continue;
                         };
                         grads[input] = Some(match grads[input].take() {
-                            Some(sum) => kernels::add_same_shape(&sum, &g),
+                            Some(sum) => kernels::accumulate(sum, &g),
                             None => g,
                         });
                     }

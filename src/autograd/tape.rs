@@ -25,7 +25,11 @@ fn fresh_generation() -> u32 {
 pub(crate) const NO_GRAD: usize = usize::MAX;
 
 /// The gradients an operation sends to its inputs, one entry per input (`None`: no gradient).
-pub(crate) type InputGrads<T> = SmallVec<[Option<Tensor<T>>; 2]>;
+/// Up to four are stored inline: a linear layer has three inputs, a Gaussian KL four.
+pub(crate) type InputGrads<T> = SmallVec<[Option<Tensor<T>>; 4]>;
+
+/// The tape positions of an operation's inputs, up to four inline.
+pub(crate) type InputPositions = SmallVec<[usize; 4]>;
 
 /// Maps the gradient of an operation's output to the gradients of its inputs.
 pub(crate) type BackwardFn<T> = Box<dyn FnOnce(&Tensor<T>) -> InputGrads<T>>;
@@ -37,7 +41,7 @@ pub(crate) enum Node<T: Element> {
     /// An operation with the tape positions of its inputs and its chain rule.
     Op {
         kind: OpKind,
-        inputs: SmallVec<[usize; 2]>,
+        inputs: InputPositions,
         backward: BackwardFn<T>,
     },
 }

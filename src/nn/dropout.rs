@@ -8,7 +8,7 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::error::{Error, Result};
 use crate::nn::Module;
-use crate::tensor::Tensor;
+use crate::tensor::{pool, Tensor};
 
 /// Inverted dropout: in training each element is kept with probability `1 - p` and scaled
 /// by `1 / (1 - p)`, or set to zero, so the expected value of every output equals its input
@@ -64,23 +64,34 @@ impl Dropout {
         }
 
         let scale = 1.0 / (1.0 - self.p);
-        let mask: Vec<f32> = {
+        // The buffer first holds the generator's raw words, then each becomes its mask value.
+        let mut mask = pool::zeroed(x.numel());
+        {
             let mut rng = self.rng.lock().unwrap_or_else(PoisonError::into_inner);
-            (0..x.numel())
-                .map(|_| {
-                    if rng.random::<f32>() < self.p {
-                        0.0
-                    } else {
-                        scale
-                    }
-                })
-                .collect()
-        };
+            rng.fill(bytemuck::cast_slice_mut::<f32, u32>(&mut mask));
+        }
+        let threshold = drop_threshold(self.p);
+        for m in &mut mask {
+            *m = if m.to_bits() >> 8 < threshold {
+                0.0
+            } else {
+                scale
+            };
+        }
         let mask = Tensor::from_vec(mask, x.shape().clone())
             .expect("the mask has one value per element of x");
 
         x * &mask
     }
+}
+
+/// The integer form of the test `u < p` for a uniform `u` in [0, 1) drawn as rand does:
+/// `u = (w >> 8) * 2^-24` from one 32-bit word `w`. Scaling by a power of two is exact, so
+/// `u < p` holds exactly when `w >> 8 < ceil(p * 2^24)`; the mask therefore drops the same
+/// elements as drawing `rng.random::<f32>() < p` word by word, while the words come from one
+/// bulk fill of the generator's output (several times faster than one call per element).
+fn drop_threshold(p: f32) -> u32 {
+    (p * (1u32 << 24) as f32).ceil() as u32
 }
 
 impl Module for Dropout {

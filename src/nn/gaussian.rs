@@ -25,8 +25,7 @@ impl Gaussian {
     /// # Errors
     /// [`crate::Error::ShapeMismatch`] when `eps` does not have the Gaussian's shape.
     pub fn reparameterize(&self, eps: &Tensor<f32>) -> Result<Tensor<f32>> {
-        let std = (&self.logvar * 0.5).exp();
-        self.mean.try_add(&std.try_mul(eps)?)
+        self.mean.try_reparameterize(&self.logvar, eps)
     }
 
     /// A reparameterized sample with `eps` drawn from `rng`.

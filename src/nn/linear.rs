@@ -69,6 +69,10 @@ impl Linear {
                 "the input's last axis must equal the weight's second",
             ));
         }
+        // A batch of rows takes the fused operation; other ranks the product and a sum.
+        if x.rank() == 2 {
+            return x.try_linear(&self.weight, self.bias.as_ref());
+        }
         let y = x.try_matmul(&self.weight.t())?;
         match &self.bias {
             Some(b) => y.try_add(b),

@@ -72,7 +72,8 @@ impl Reduction {
 /// over the batch.
 ///
 /// Per sample, `l_i = -log_softmax(logits_i)[y_i] = logsumexp(logits_i) - logits_i[y_i]`,
-/// computed by the stable `log_softmax`, so logits of any finite size give a finite loss.
+/// computed stably (each row's maximum subtracted first) in one recorded operation,
+/// [`Tensor::picked_log_softmax`], so logits of any finite size give a finite loss.
 /// Without weights the result is `sum_i l_i / B`. With `class_weights` (C of them) it is
 /// `sum_i w_{y_i} l_i / sum_i w_{y_i}`, PyTorch's weighted mean: a batch of one class gives
 /// the unweighted loss whatever that class's weight.
@@ -130,27 +131,19 @@ pub fn cross_entropy<T: Element>(
         }
     }
 
-    // A constant [B, C] matrix holding w_{y_i} at (i, y_i) and zero elsewhere picks and
-    // weights each sample's log-probability in one element-wise product.
+    // Each sample's log-probability of its label, weighted by its class weight, summed and
+    // scaled in one operation.
     let weight_of = |y: usize| class_weights.map_or(T::ONE, |w| w[y]);
-    let mut picker = vec![T::ZERO; batch * classes];
-    let mut total_weight = 0.0f64;
-    for (i, &y) in labels.iter().enumerate() {
-        picker[i * classes + y] = weight_of(y);
-        total_weight += weight_of(y).to_f64();
-    }
+    let picks: Vec<(usize, T)> = labels.iter().map(|&y| (y, weight_of(y))).collect();
+    let total_weight: f64 = picks.iter().map(|&(_, w)| w.to_f64()).sum();
     if total_weight <= 0.0 {
         return Err(Error::argument(
             OP,
             "the class weights of this batch's labels sum to zero",
         ));
     }
-    let picker = Tensor::from_vec(picker, [batch, classes])?;
 
-    let log_probs = logits.try_log_softmax(-1)?;
-
-    let weighted = log_probs.try_mul(&picker)?.sum_all();
-    Ok(weighted.mul_scalar(T::from_f64(-1.0 / total_weight)))
+    logits.try_picked_log_softmax(&picks, T::from_f64(-1.0 / total_weight))
 }
 
 /// Mean squared error `(pred - target)^2` element-wise, then reduced.
@@ -190,11 +183,8 @@ pub fn kl_standard_normal<T: Element>(
 ) -> Result<Tensor<T>> {
     same_shape("kl_standard_normal", mu, logvar)?;
 
-    let logvar = clamp_logvar(logvar);
-    let mu_squared = mu.try_mul(mu)?;
-
-    let inside = logvar.exp().try_add(&mu_squared)?.try_sub(&logvar)?;
-    let kl = inside.add_scalar(-T::ONE).mul_scalar(T::from_f64(0.5));
+    let (lo, hi) = LOGVAR_RANGE;
+    let kl = mu.try_kl_standard_normal_terms(logvar, (T::from_f64(lo), T::from_f64(hi)))?;
 
     reduction.apply("kl_standard_normal", &kl)
 }
@@ -222,23 +212,11 @@ pub fn kl_gaussians<T: Element>(
     same_shape(OP, mu_q, mu_p)?;
     same_shape(OP, mu_q, logvar_p)?;
 
-    let (lv_q, lv_p) = (clamp_logvar(logvar_q), clamp_logvar(logvar_p));
-    let diff = mu_q.try_sub(mu_p)?;
-
-    let variance_ratio = lv_q.try_sub(&lv_p)?.exp();
-    let mean_term = diff.try_mul(&diff)?.try_mul(&lv_p.neg().exp())?;
-    let log_ratio = lv_p.try_sub(&lv_q)?;
-
-    let inside = log_ratio.try_add(&variance_ratio)?.try_add(&mean_term)?;
-    let kl = inside.add_scalar(-T::ONE).mul_scalar(T::from_f64(0.5));
+    let (lo, hi) = LOGVAR_RANGE;
+    let bounds = (T::from_f64(lo), T::from_f64(hi));
+    let kl = mu_q.try_kl_gaussians_terms(logvar_q, mu_p, logvar_p, bounds)?;
 
     reduction.apply(OP, &kl)
-}
-
-/// Clamps log-variances to [`LOGVAR_RANGE`].
-fn clamp_logvar<T: Element>(logvar: &Tensor<T>) -> Tensor<T> {
-    let (lo, hi) = LOGVAR_RANGE;
-    logvar.clamp(T::from_f64(lo), T::from_f64(hi))
 }
 
 /// An error naming `op` and both shapes unless `a` and `b` have the same shape.

@@ -44,7 +44,7 @@ impl<T: Element> Tensor<T> {
     /// A tensor of `shape` filled with `value`.
     pub fn full(shape: impl Into<Shape>, value: T) -> Tensor<T> {
         let shape = shape.into();
-        Tensor::from_contiguous(vec![value; shape.numel()], shape)
+        Tensor::from_contiguous(super::pool::filled(shape.numel(), value), shape)
     }
 
     /// A tensor of `shape` filled with zeros.

@@ -6,6 +6,7 @@ use std::fmt::{Debug, Display};
 use std::iter::Sum;
 use std::ops::{Add, AddAssign, Div, Mul, MulAssign, Neg, Sub, SubAssign};
 
+use super::pool::BufferPool;
 use crate::autograd::Tape;
 
 /// Names the element type of a tensor at run time, for checkpoints and messages.
@@ -121,15 +122,22 @@ pub trait Element:
 
     /// Runs `f` on this thread's tape for this element type.
     fn with_tape<R>(f: impl FnOnce(&mut Tape<Self>) -> R) -> R;
+
+    /// Runs `f` on this thread's buffer pool for this element type; `None` (and `f` dropped
+    /// unused) when the pool is unavailable: the thread is exiting, or the pool is already
+    /// in use further up this thread's stack.
+    fn with_pool<R>(f: impl FnOnce(&mut BufferPool<Self>) -> R) -> Option<R>;
 }
 
 thread_local! {
     static TAPE_F32: RefCell<Tape<f32>> = RefCell::new(Tape::new());
     static TAPE_F64: RefCell<Tape<f64>> = RefCell::new(Tape::new());
+    static POOL_F32: RefCell<BufferPool<f32>> = RefCell::new(BufferPool::new());
+    static POOL_F64: RefCell<BufferPool<f64>> = RefCell::new(BufferPool::new());
 }
 
 macro_rules! impl_element {
-    ($t:ty, $dtype:expr, $gemm:path, $tape:ident, $exp:path, $sigmoid:path) => {
+    ($t:ty, $dtype:expr, $gemm:path, $tape:ident, $pool:ident, $exp:path, $sigmoid:path) => {
         impl Element for $t {
             const DTYPE: DType = $dtype;
             const ZERO: Self = 0.0;
@@ -231,6 +239,13 @@ macro_rules! impl_element {
             fn with_tape<R>(f: impl FnOnce(&mut Tape<Self>) -> R) -> R {
                 $tape.with(|tape| f(&mut tape.borrow_mut()))
             }
+
+            fn with_pool<R>(f: impl FnOnce(&mut BufferPool<Self>) -> R) -> Option<R> {
+                $pool
+                    .try_with(|pool| pool.try_borrow_mut().ok().map(|mut pool| f(&mut pool)))
+                    .ok()
+                    .flatten()
+            }
         }
     };
 }
@@ -240,6 +255,7 @@ impl_element!(
     DType::F32,
     matrixmultiply::sgemm,
     TAPE_F32,
+    POOL_F32,
     super::simd::exp,
     super::simd::sigmoid
 );
@@ -248,6 +264,7 @@ impl_element!(
     DType::F64,
     matrixmultiply::dgemm,
     TAPE_F64,
+    POOL_F64,
     exp_scalar,
     sigmoid_scalar
 );

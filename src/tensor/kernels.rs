@@ -8,6 +8,7 @@
 use std::sync::Arc;
 
 use super::layout::{walk, walk_rows};
+use super::pool;
 use super::{Element, Layout, Shape, Tensor};
 use crate::error::Result;
 
@@ -20,14 +21,20 @@ pub(crate) const PARALLEL_MIN_ELEMENTS: usize = 1 << 16;
 #[cfg(feature = "rayon")]
 const PARALLEL_CHUNK: usize = 1 << 14;
 
-/// The elements of `x` in row-major order of its shape.
+/// The elements of `x` in row-major order of its shape, in a buffer from the pool (for a
+/// tensor or a temporary).
 pub(crate) fn gather<T: Element>(x: &Tensor<T>) -> Vec<T> {
+    gather_into(x, pool::with_capacity(x.numel()))
+}
+
+/// The elements of `x` in row-major order of its shape, appended to `out`.
+pub(crate) fn gather_into<T: Element>(x: &Tensor<T>, mut out: Vec<T>) -> Vec<T> {
     let data = x.storage().read();
     let layout = x.layout();
     if let Some(range) = layout.contiguous_range() {
-        return data[range].to_vec();
+        out.extend_from_slice(&data[range]);
+        return out;
     }
-    let mut out = Vec::with_capacity(x.numel());
     walk_rows(
         layout.shape(),
         [layout.strides()],
@@ -83,7 +90,7 @@ pub(crate) fn contiguous<T: Element>(x: &Tensor<T>) -> Tensor<T> {
 
 /// A contiguous tensor of `x`'s shape filled with `value`.
 pub(crate) fn full_like<T: Element>(x: &Tensor<T>, value: T) -> Tensor<T> {
-    Tensor::from_contiguous(vec![value; x.numel()], x.shape().clone())
+    Tensor::from_contiguous(pool::filled(x.numel(), value), x.shape().clone())
 }
 
 /// Applies `f` to every element of `x`.
@@ -93,7 +100,7 @@ pub(crate) fn map<T: Element>(x: &Tensor<T>, f: impl Fn(T) -> T + Sync) -> Tenso
     let out = match layout.contiguous_range() {
         Some(range) => map_slice(&data[range], f),
         None => {
-            let mut out = Vec::with_capacity(x.numel());
+            let mut out = pool::with_capacity(x.numel());
             walk(
                 layout.shape(),
                 [layout.strides()],
@@ -109,7 +116,7 @@ pub(crate) fn map<T: Element>(x: &Tensor<T>, f: impl Fn(T) -> T + Sync) -> Tenso
 /// Applies a slice kernel (`T::exp_slice`, `T::sigmoid_slice`) to every element of `x`,
 /// copying a strided view to a contiguous buffer first.
 pub(crate) fn map_slices<T: Element>(x: &Tensor<T>, f: fn(&[T], &mut [T])) -> Tensor<T> {
-    let mut out = vec![T::ZERO; x.numel()];
+    let mut out = pool::zeroed(x.numel());
     {
         let data = x.storage().read();
         match x.layout().contiguous_range() {
@@ -128,13 +135,15 @@ fn map_slice<T: Element>(src: &[T], f: impl Fn(T) -> T + Sync) -> Vec<T> {
     #[cfg(feature = "rayon")]
     if src.len() >= PARALLEL_MIN_ELEMENTS {
         use rayon::prelude::*;
-        let mut out = vec![T::ZERO; src.len()];
+        let mut out = pool::zeroed(src.len());
         out.par_chunks_mut(PARALLEL_CHUNK)
             .zip(src.par_chunks(PARALLEL_CHUNK))
             .for_each(|(o, s)| o.iter_mut().zip(s).for_each(|(o, &s)| *o = f(s)));
         return out;
     }
-    src.iter().map(|&v| f(v)).collect()
+    let mut out = pool::with_capacity(src.len());
+    out.extend(src.iter().map(|&v| f(v)));
+    out
 }
 
 /// Applies `f` element-wise to `a` and `b` broadcast to a common shape.
@@ -176,7 +185,7 @@ fn zip_layouts<T: Element>(
         #[cfg(feature = "rayon")]
         if sa.len() >= PARALLEL_MIN_ELEMENTS {
             use rayon::prelude::*;
-            let mut out = vec![T::ZERO; sa.len()];
+            let mut out = pool::zeroed(sa.len());
             out.par_chunks_mut(PARALLEL_CHUNK)
                 .zip(
                     sa.par_chunks(PARALLEL_CHUNK)
@@ -189,10 +198,12 @@ fn zip_layouts<T: Element>(
                 });
             return out;
         }
-        return sa.iter().zip(sb).map(|(&x, &y)| f(x, y)).collect();
+        let mut out = pool::with_capacity(sa.len());
+        out.extend(sa.iter().zip(sb).map(|(&x, &y)| f(x, y)));
+        return out;
     }
 
-    let mut out = Vec::with_capacity(shape.numel());
+    let mut out = pool::with_capacity(shape.numel());
     walk_rows(
         shape,
         [la.strides(), lb.strides()],
@@ -249,15 +260,21 @@ pub(crate) fn zip3<T: Element>(
             .zip(&vb[rb])
             .zip(&vc[rc])
             .map(|((&x, &y), &z)| f(x, y, z));
-        return Ok(Tensor::from_contiguous(out.collect(), shape));
+        let mut buffer = pool::with_capacity(shape.numel());
+        buffer.extend(out);
+        return Ok(Tensor::from_contiguous(buffer, shape));
     }
 
-    let mut out = Vec::with_capacity(shape.numel());
+    let mut out = pool::with_capacity(shape.numel());
     walk_rows(
         &shape,
         [la.strides(), lb.strides(), lc.strides()],
         [la.offset(), lb.offset(), lc.offset()],
         |[i, j, k], len, steps| match steps {
+            [1, 1, 1] => {
+                let rows = va[i..i + len].iter().zip(&vb[j..j + len]);
+                out.extend(rows.zip(&vc[k..k + len]).map(|((&x, &y), &z)| f(x, y, z)));
+            }
             [1, 1, 0] => {
                 let z = vc[k];
                 let rows = va[i..i + len].iter().zip(&vb[j..j + len]);
@@ -284,6 +301,39 @@ pub(crate) fn add_same_shape<T: Element>(a: &Tensor<T>, b: &Tensor<T>) -> Tensor
     super::expect_ok(zip("accumulate", a, b, |x, y| x + y))
 }
 
+/// `sum + g` for two tensors of one shape, written into `sum`'s own buffer when `sum` is its
+/// only handle and `g` is contiguous (the common case when gradients accumulate), else into a
+/// fresh buffer.
+///
+/// # Panics
+/// When the shapes differ: gradients of one tensor always share its shape.
+pub(crate) fn accumulate<T: Element>(mut sum: Tensor<T>, g: &Tensor<T>) -> Tensor<T> {
+    assert_eq!(
+        sum.shape(),
+        g.shape(),
+        "gradient shapes differ during accumulation"
+    );
+    if let Some(range) = g.layout().contiguous_range() {
+        if let Some(dst) = sum.unique_data_mut() {
+            let src = g.storage().read();
+            dst.iter_mut().zip(&src[range]).for_each(|(d, &s)| *d += s);
+            drop(src);
+            return sum;
+        }
+    }
+    add_same_shape(&sum, g)
+}
+
+/// `g` itself when it is contiguous and its only handle, else a contiguous copy that shares
+/// nothing: a gradient kept across steps and updated in place must not share a buffer with
+/// another tensor.
+pub(crate) fn into_owned<T: Element>(mut g: Tensor<T>) -> Tensor<T> {
+    if g.unique_data_mut().is_some() {
+        return g;
+    }
+    Tensor::from_contiguous(gather(&g), g.shape().clone())
+}
+
 /// A zero tensor of `full` shape with `g` written into the slice `start..start + g.dims()[axis]`
 /// along `axis`: the gradient of a narrow.
 pub(crate) fn pad_into<T: Element>(
@@ -292,7 +342,7 @@ pub(crate) fn pad_into<T: Element>(
     axis: usize,
     start: usize,
 ) -> Tensor<T> {
-    let mut out = vec![T::ZERO; full.numel()];
+    let mut out = pool::zeroed(full.numel());
     let region = Layout::contiguous(full.clone()).narrow(axis, start, g.dims()[axis]);
     copy_into(&g.storage().read(), g.layout(), &mut out, &region);
     Tensor::from_contiguous(out, full.clone())

@@ -18,6 +18,7 @@ mod element;
 pub(crate) mod kernels;
 mod layout;
 pub mod ops;
+pub mod pool;
 mod shape;
 pub mod simd;
 mod storage;
@@ -105,6 +106,29 @@ impl<T: Element> Tensor<T> {
         )
     }
 
+    /// This view's elements for writing in place, when this handle is the only one to both the
+    /// tensor and its storage (so no other tensor can observe the write) and the view is
+    /// contiguous; `None` otherwise.
+    pub(crate) fn unique_data_mut(&mut self) -> Option<&mut [T]> {
+        let range = self.layout().contiguous_range()?;
+        let inner = Arc::get_mut(&mut self.inner)?;
+        let storage = Arc::get_mut(&mut inner.storage)?;
+        Some(&mut storage.get_mut()[range])
+    }
+
+    /// This tensor with another autodiff record: the handle itself is updated when it is the
+    /// only one (the fresh output of an operation), else a new handle shares storage and
+    /// layout.
+    pub(crate) fn into_tracked(mut self, track: GradTrack<T>) -> Self {
+        match Arc::get_mut(&mut self.inner) {
+            Some(inner) => {
+                inner.track = track;
+                self
+            }
+            None => self.with_track(track),
+        }
+    }
+
     /// The tensor's place in the autodiff graph.
     pub(crate) fn track(&self) -> &GradTrack<T> {
         &self.inner.track
@@ -150,9 +174,10 @@ impl<T: Element> Tensor<T> {
         self.layout().is_contiguous()
     }
 
-    /// The elements in row-major order of this view's shape.
+    /// The elements in row-major order of this view's shape, in a buffer of exactly that
+    /// length (not one of the pool's, whose capacity is rounded up to a power of two).
     pub fn to_vec(&self) -> Vec<T> {
-        kernels::gather(self)
+        kernels::gather_into(self, Vec::with_capacity(self.numel()))
     }
 
     /// The value of a one-element tensor.

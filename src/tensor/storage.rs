@@ -3,6 +3,7 @@
 use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use super::element::Element;
+use super::pool;
 
 /// A flat, shared buffer of elements. Views (transposes, slices, broadcasts) share one storage;
 /// only optimizers and explicit in-place updates write to it, behind a lock, so tensors can be
@@ -31,6 +32,11 @@ impl<T: Element> Storage<T> {
         self.data.write().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// The buffer itself, through exclusive access to the storage: no lock is taken.
+    pub fn get_mut(&mut self) -> &mut Vec<T> {
+        self.data.get_mut().unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// Number of elements in the buffer (not of any one view of it).
     pub fn len(&self) -> usize {
         self.read().len()
@@ -39,5 +45,12 @@ impl<T: Element> Storage<T> {
     /// True when the buffer holds no element.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+impl<T: Element> Drop for Storage<T> {
+    /// Gives the buffer to this thread's [`pool`](super::pool) for the next tensor of its size.
+    fn drop(&mut self) {
+        pool::give_back(std::mem::take(self.get_mut()));
     }
 }

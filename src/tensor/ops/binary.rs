@@ -5,7 +5,7 @@ use smallvec::smallvec;
 
 use crate::error::Result;
 use crate::tensor::layout::walk_rows;
-use crate::tensor::{expect_ok, kernels, Element, Layout, OpKind, Shape, Tensor};
+use crate::tensor::{expect_ok, kernels, pool, Element, Layout, OpKind, Shape, Tensor};
 
 impl<T: Element> Tensor<T> {
     /// Sums `self` over the axes along which a tensor of `shape` was broadcast to reach
@@ -23,7 +23,7 @@ impl<T: Element> Tensor<T> {
         let spread = target
             .broadcast_to(self.shape())
             .unwrap_or_else(|e| panic!("sum_to_shape: {e}"));
-        let mut out = vec![T::ZERO; shape.numel()];
+        let mut out = pool::zeroed(shape.numel());
         let data = self.storage().read();
         let src = self.layout();
         walk_rows(
@@ -49,8 +49,12 @@ impl<T: Element> Tensor<T> {
     pub fn try_add(&self, rhs: &Tensor<T>) -> Result<Tensor<T>> {
         let y = kernels::zip("add", self, rhs, |a, b| a + b)?;
         let (sa, sb) = (self.shape().clone(), rhs.shape().clone());
+        let [need_a, need_b] = Tensor::grads_needed([self, rhs]);
         Ok(y.record(OpKind::Add, &[self, rhs], move |g| {
-            smallvec![Some(g.sum_to_shape(&sa)), Some(g.sum_to_shape(&sb))]
+            smallvec![
+                need_a.then(|| g.sum_to_shape(&sa)),
+                need_b.then(|| g.sum_to_shape(&sb))
+            ]
         }))
     }
 
@@ -61,9 +65,10 @@ impl<T: Element> Tensor<T> {
     pub fn try_sub(&self, rhs: &Tensor<T>) -> Result<Tensor<T>> {
         let y = kernels::zip("sub", self, rhs, |a, b| a - b)?;
         let (sa, sb) = (self.shape().clone(), rhs.shape().clone());
+        let [need_a, need_b] = Tensor::grads_needed([self, rhs]);
         Ok(y.record(OpKind::Sub, &[self, rhs], move |g| {
-            let minus_g = kernels::map(g, |g| -g);
-            smallvec![Some(g.sum_to_shape(&sa)), Some(minus_g.sum_to_shape(&sb))]
+            let db = need_b.then(|| kernels::map(g, |g| -g).sum_to_shape(&sb));
+            smallvec![need_a.then(|| g.sum_to_shape(&sa)), db]
         }))
     }
 
@@ -73,14 +78,16 @@ impl<T: Element> Tensor<T> {
     /// [`crate::Error::ShapeMismatch`] when the shapes do not broadcast.
     pub fn try_mul(&self, rhs: &Tensor<T>) -> Result<Tensor<T>> {
         let y = kernels::zip("mul", self, rhs, |a, b| a * b)?;
-        let (a, b) = (self.detach(), rhs.detach());
+        let (a, b) = (self.clone(), rhs.clone());
+        let [need_a, need_b] = Tensor::grads_needed([self, rhs]);
         Ok(y.record(OpKind::Mul, &[self, rhs], move |g| {
-            let da = expect_ok(kernels::zip("mul", g, &b, |g, b| g * b));
-            let db = expect_ok(kernels::zip("mul", g, &a, |g, a| g * a));
-            smallvec![
-                Some(da.sum_to_shape(a.shape())),
-                Some(db.sum_to_shape(b.shape()))
-            ]
+            let da = need_a.then(|| {
+                expect_ok(kernels::zip("mul", g, &b, |g, b| g * b)).sum_to_shape(a.shape())
+            });
+            let db = need_b.then(|| {
+                expect_ok(kernels::zip("mul", g, &a, |g, a| g * a)).sum_to_shape(b.shape())
+            });
+            smallvec![da, db]
         }))
     }
 
@@ -90,16 +97,18 @@ impl<T: Element> Tensor<T> {
     /// [`crate::Error::ShapeMismatch`] when the shapes do not broadcast.
     pub fn try_div(&self, rhs: &Tensor<T>) -> Result<Tensor<T>> {
         let y = kernels::zip("div", self, rhs, |a, b| a / b)?;
-        let (a, b, out) = (self.detach(), rhs.detach(), y.clone());
+        let (a, b, out) = (self.clone(), rhs.clone(), y.clone());
+        let [need_a, need_b] = Tensor::grads_needed([self, rhs]);
         Ok(y.record(OpKind::Div, &[self, rhs], move |g| {
             // d(a/b)/da = 1/b; d(a/b)/db = -a/b^2 = -y/b.
-            let da = expect_ok(kernels::zip("div", g, &b, |g, b| g / b));
-            let gy = expect_ok(kernels::zip("div", g, &out, |g, y| g * y));
-            let db = expect_ok(kernels::zip("div", &gy, &b, |gy, b| -gy / b));
-            smallvec![
-                Some(da.sum_to_shape(a.shape())),
-                Some(db.sum_to_shape(b.shape()))
-            ]
+            let da = need_a.then(|| {
+                expect_ok(kernels::zip("div", g, &b, |g, b| g / b)).sum_to_shape(a.shape())
+            });
+            let db = need_b.then(|| {
+                let gy = expect_ok(kernels::zip("div", g, &out, |g, y| g * y));
+                expect_ok(kernels::zip("div", &gy, &b, |gy, b| -gy / b)).sum_to_shape(b.shape())
+            });
+            smallvec![da, db]
         }))
     }
 

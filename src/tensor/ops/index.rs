@@ -5,7 +5,7 @@ use smallvec::SmallVec;
 use crate::autograd::InputGrads;
 use crate::error::{Error, Result};
 use crate::tensor::layout::walk;
-use crate::tensor::{expect_ok, kernels, Element, Layout, OpKind, Shape, Tensor};
+use crate::tensor::{expect_ok, kernels, pool, Element, Layout, OpKind, Shape, Tensor};
 
 impl<T: Element> Tensor<T> {
     /// Joins tensors along an existing axis; all other sizes must agree.
@@ -36,7 +36,7 @@ impl<T: Element> Tensor<T> {
         let mut dims = first.shape().to_vec();
         dims[axis] = tensors.iter().map(|t| t.dims()[axis]).sum();
         let shape = Shape::from(dims);
-        let mut out = vec![T::ZERO; shape.numel()];
+        let mut out = pool::zeroed(shape.numel());
         let full = Layout::contiguous(shape.clone());
         let mut start = 0;
         let mut sizes = Vec::with_capacity(tensors.len());

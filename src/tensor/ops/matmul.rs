@@ -5,7 +5,7 @@ use smallvec::smallvec;
 
 use crate::error::{Error, Result};
 use crate::tensor::layout::walk;
-use crate::tensor::{expect_ok, Element, Layout, OpKind, Shape, Tensor};
+use crate::tensor::{expect_ok, pool, Element, Layout, OpKind, Shape, Tensor};
 
 /// Shapes of a (batched) matrix product: broadcast batch axes, then `m x k` times `k x n`.
 struct ProductShape {
@@ -115,27 +115,34 @@ impl<T: Element> Tensor<T> {
     pub fn try_matmul(&self, rhs: &Tensor<T>) -> Result<Tensor<T>> {
         let dims = ProductShape::of(self.dims(), rhs.dims())?;
         let shape = dims.full(dims.m, dims.n);
-        let mut out = vec![T::ZERO; shape.numel()];
+        let mut out = pool::zeroed(shape.numel());
         batched_gemm(self, rhs, &dims, &mut out);
         let y = Tensor::from_contiguous(out, shape);
 
-        let (a, b) = (self.detach(), rhs.detach());
+        // Only the operands that need a gradient get one: the input of a first layer needs
+        // none, and its product would cost as much as the weight's.
+        let (a, b) = (self.clone(), rhs.clone());
+        let [need_a, need_b] = Tensor::grads_needed([self, rhs]);
         Ok(y.record(OpKind::Matmul, &[self, rhs], move |g| {
             // A gradient is computed in the memory order of its operand: for a transposed
             // view (the `W^T` of a linear layer) as the transpose of a contiguous product, so
             // that undoing the view yields a contiguous gradient instead of a strided copy.
             let flat = g.rank() == 2;
-            let da = if flat && is_transposed_matrix(&a) {
-                b.matmul(&g.t()).t()
-            } else {
-                g.matmul(&b.t()).sum_to_shape(a.shape())
-            };
-            let db = if flat && is_transposed_matrix(&b) {
-                g.t().matmul(&a).t()
-            } else {
-                a.t().matmul(g).sum_to_shape(b.shape())
-            };
-            smallvec![Some(da), Some(db)]
+            let da = need_a.then(|| {
+                if flat && is_transposed_matrix(&a) {
+                    b.matmul(&g.t()).t()
+                } else {
+                    g.matmul(&b.t()).sum_to_shape(a.shape())
+                }
+            });
+            let db = need_b.then(|| {
+                if flat && is_transposed_matrix(&b) {
+                    g.t().matmul(&a).t()
+                } else {
+                    a.t().matmul(g).sum_to_shape(b.shape())
+                }
+            });
+            smallvec![da, db]
         }))
     }
 

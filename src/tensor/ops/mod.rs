@@ -12,7 +12,9 @@
 //! - `clamp` at a bound: gradient 1 (a value equal to a bound is inside the range).
 
 mod binary;
+mod gaussian;
 mod index;
+mod linear;
 mod matmul;
 mod overload;
 mod reduce;
@@ -59,8 +61,17 @@ pub enum OpKind {
     Softplus,
     /// `min(max(x, lo), hi)`.
     Clamp,
+    /// `mean + e^(logvar / 2) * eps`: a reparameterized Gaussian sample.
+    Reparameterize,
+    /// `(e^l + mu^2 - l - 1) / 2` element-wise, `l` the clamped log-variance: the KL
+    /// divergence of a diagonal Gaussian to the standard normal.
+    KlStandardNormal,
+    /// The element-wise KL divergence between two diagonal Gaussians, log-variances clamped.
+    KlGaussians,
     /// Matrix product, batched over leading axes.
     Matmul,
+    /// `x W^T + b`: a linear layer's product and bias in one operation.
+    Linear,
     /// Sum over axes.
     Sum,
     /// Mean over axes.
@@ -73,6 +84,8 @@ pub enum OpKind {
     Softmax,
     /// `x - logsumexp(x)` over one axis.
     LogSoftmax,
+    /// A scaled, weighted sum of one log-softmax entry per row: a cross-entropy.
+    PickedLogSoftmax,
     /// Joining tensors along an existing axis.
     Concat,
     /// Selecting entries along an axis by index.
@@ -99,7 +112,7 @@ pub enum OpKind {
 
 impl OpKind {
     /// Every kind, in declaration order.
-    pub const ALL: [OpKind; 35] = [
+    pub const ALL: [OpKind; 40] = [
         OpKind::Add,
         OpKind::Sub,
         OpKind::Mul,
@@ -117,13 +130,18 @@ impl OpKind {
         OpKind::Tanh,
         OpKind::Softplus,
         OpKind::Clamp,
+        OpKind::Reparameterize,
+        OpKind::KlStandardNormal,
+        OpKind::KlGaussians,
         OpKind::Matmul,
+        OpKind::Linear,
         OpKind::Sum,
         OpKind::Mean,
         OpKind::Max,
         OpKind::LogSumExp,
         OpKind::Softmax,
         OpKind::LogSoftmax,
+        OpKind::PickedLogSoftmax,
         OpKind::Concat,
         OpKind::IndexSelect,
         OpKind::Where,

@@ -3,7 +3,7 @@
 
 use smallvec::smallvec;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::tensor::{expect_ok, kernels, Element, OpKind, Shape, Tensor};
 
 /// What a stable row-wise pass returns for each row: its maximum and `sum e^(x - max)`.
@@ -50,7 +50,7 @@ impl<T: Element> Tensor<T> {
         let mut kept = self.shape().to_vec();
         kept[axis] = 1;
         let y = rows.restore(values, &Shape::from(kept));
-        let (x, out) = (self.detach(), y.clone());
+        let (x, out) = (self.clone(), y.clone());
         let y = y.record(OpKind::LogSumExp, &[self], move |g| {
             let p = expect_ok(kernels::zip("logsumexp", &x, &out, |x, y| (x - y).exp()));
             smallvec![Some(expect_ok(
@@ -147,5 +147,74 @@ impl<T: Element> Tensor<T> {
     #[track_caller]
     pub fn log_softmax(&self, axis: isize) -> Tensor<T> {
         expect_ok(self.try_log_softmax(axis))
+    }
+
+    /// `scale * sum_i w_i log_softmax(x)[i, y_i]` for logits `x: [batch, classes]` (`self`)
+    /// and one `(y_i, w_i)` per row: the weighted, scaled log-likelihood of the labels in one
+    /// recorded operation, the core of a cross-entropy (`scale = -1 / sum of weights`).
+    /// Returns a scalar. Only the picked entries enter the sum, so a log-probability of
+    /// `-inf` elsewhere cannot turn it into NaN.
+    ///
+    /// Gradient, with `p = softmax(x)` along the classes:
+    /// `d/dx[i, j] = g scale w_i ([j = y_i] - p[i, j])`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidShape`] unless `self` has two axes; [`Error::InvalidArgument`] when
+    /// `picks` does not have one entry per row or a label is out of range.
+    pub fn try_picked_log_softmax(&self, picks: &[(usize, T)], scale: T) -> Result<Tensor<T>> {
+        const OP: &str = "picked_log_softmax";
+        let [batch, classes] = *self.dims() else {
+            return Err(Error::shape(OP, self.dims(), "needs [batch, classes]"));
+        };
+        if picks.len() != batch {
+            return Err(Error::argument(
+                OP,
+                format!("{} picks for a batch of {batch}", picks.len()),
+            ));
+        }
+        if let Some((i, &(y, _))) = picks.iter().enumerate().find(|(_, &(y, _))| y >= classes) {
+            return Err(Error::argument(
+                OP,
+                format!("label {y} of row {i} is out of range for {classes} classes"),
+            ));
+        }
+
+        // Per row, the log of the softmax denominator, `lse = max + ln sum e^(x - max)`.
+        let x = kernels::gather(self);
+        let mut lse = Vec::with_capacity(batch);
+        let mut total = T::ZERO;
+        for (row, &(y, w)) in x.chunks_exact(classes.max(1)).zip(picks) {
+            let (m, s) = row_max_and_sum(row);
+            total += w * ((row[y] - m) - s.ln());
+            lse.push(m + s.ln());
+        }
+        let loss = Tensor::from_contiguous(vec![total * scale], Shape::scalar());
+
+        let picks = picks.to_vec();
+        Ok(loss.record(OpKind::PickedLogSoftmax, &[self], move |g| {
+            let g = g.item() * scale;
+            let mut dx = x;
+            for ((row, &(y, w)), &lse) in dx.chunks_exact_mut(classes.max(1)).zip(&picks).zip(&lse)
+            {
+                let gw = g * w;
+                for v in row.iter_mut() {
+                    *v = -((*v - lse).exp() * gw);
+                }
+                row[y] += gw;
+            }
+            smallvec![Some(Tensor::from_contiguous(
+                dx,
+                Shape::from([batch, classes])
+            ))]
+        }))
+    }
+
+    /// The picked log-softmax sum of [`Tensor::try_picked_log_softmax`].
+    ///
+    /// # Panics
+    /// On the errors of [`Tensor::try_picked_log_softmax`].
+    #[track_caller]
+    pub fn picked_log_softmax(&self, picks: &[(usize, T)], scale: T) -> Tensor<T> {
+        expect_ok(self.try_picked_log_softmax(picks, scale))
     }
 }

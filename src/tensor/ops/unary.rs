@@ -23,7 +23,7 @@ impl<T: Element> Tensor<T> {
         y: Tensor<T>,
         df: impl Fn(T, T) -> T + 'static,
     ) -> Tensor<T> {
-        let (x, out) = (self.detach(), y.clone());
+        let (x, out) = (self.clone(), y.clone());
         y.record(kind, &[self], move |g| {
             let dx = kernels::zip3("backward", g, &x, &out, |g, x, y| g * df(x, y));
             smallvec![Some(crate::tensor::expect_ok(dx))]
