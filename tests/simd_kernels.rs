@@ -1,10 +1,11 @@
-//! The vectorised kernels of `dmil::tensor::simd` against their scalar references, on random
-//! lengths (0, 1, and non-multiples of the eight-lane vector width) and random values.
+//! The vectorised kernels of `dmil::tensor::simd` against their scalar references, on every
+//! instruction set this processor has (AVX-512F, AVX2+FMA), on random lengths (0, 1, and
+//! non-multiples of the eight- and sixteen-lane vector widths) and random values.
 //!
 //! Bounds: `exp` within 4 ulp relative (5e-7) where the result is a normal float, and within
 //! 1.2e-38 absolute below; `sigmoid` within 6 ulp relative (7.2e-7).
 
-use dmil::tensor::simd;
+use dmil::tensor::simd::{self, Isa};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -44,9 +45,11 @@ fn exp_matches_the_scalar_reference_on_random_lengths() {
         for (lo, hi) in [(-1.0, 1.0), (-20.0, 20.0), (-87.0, 88.5), (-110.0, -80.0)] {
             let x = values(&mut rng, len, lo, hi);
             let (mut got, mut want) = (vec![0.0; len], vec![0.0; len]);
-            simd::exp(&x, &mut got);
             simd::exp_scalar(&x, &mut want);
-            assert_close("exp", &x, &got, &want, 5e-7, 1.2e-38);
+            for isa in Isa::available() {
+                simd::exp_with(isa, &x, &mut got);
+                assert_close(&format!("exp {isa:?}"), &x, &got, &want, 5e-7, 1.2e-38);
+            }
         }
     }
 }
@@ -66,11 +69,13 @@ fn exp_handles_special_values() {
         -87.3,
     ];
     let (mut got, mut want) = ([0.0; 10], [0.0; 10]);
-    simd::exp(&x, &mut got);
     simd::exp_scalar(&x, &mut want);
-    assert_close("exp", &x, &got, &want, 5e-7, 1.2e-38);
-    assert_eq!(got[0], 1.0);
-    assert_eq!(got[4], 0.0);
+    for isa in Isa::available() {
+        simd::exp_with(isa, &x, &mut got);
+        assert_close(&format!("exp {isa:?}"), &x, &got, &want, 5e-7, 1.2e-38);
+        assert_eq!(got[0], 1.0, "{isa:?}");
+        assert_eq!(got[4], 0.0, "{isa:?}");
+    }
 }
 
 #[test]
@@ -80,23 +85,39 @@ fn sigmoid_matches_the_scalar_reference_on_random_lengths() {
         for (lo, hi) in [(-1.0, 1.0), (-30.0, 30.0), (-120.0, 120.0)] {
             let x = values(&mut rng, len, lo, hi);
             let (mut got, mut want) = (vec![0.0; len], vec![0.0; len]);
-            simd::sigmoid(&x, &mut got);
             simd::sigmoid_scalar(&x, &mut want);
-            assert_close("sigmoid", &x, &got, &want, 7.2e-7, 1.2e-38);
+            for isa in Isa::available() {
+                simd::sigmoid_with(isa, &x, &mut got);
+                assert_close(
+                    &format!("sigmoid {isa:?}"),
+                    &x,
+                    &got,
+                    &want,
+                    7.2e-7,
+                    1.2e-38,
+                );
+            }
         }
     }
     let special = [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, 0.0];
-    let mut got = [0.0; 4];
-    simd::sigmoid(&special, &mut got);
-    assert!(got[0].is_nan());
-    assert_eq!(&got[1..], &[1.0, 0.0, 0.5]);
+    for isa in Isa::available() {
+        let mut got = [0.0; 4];
+        simd::sigmoid_with(isa, &special, &mut got);
+        assert!(got[0].is_nan(), "{isa:?}");
+        assert_eq!(&got[1..], &[1.0, 0.0, 0.5], "{isa:?}");
+    }
 }
 
 #[cfg(target_arch = "x86_64")]
 #[test]
-fn the_vector_path_is_taken_where_the_processor_has_it() {
-    // On machines without AVX2 the scalar path is the one tested above.
-    if std::is_x86_feature_detected!("avx2") {
-        assert_eq!(simd::has_avx2_fma(), std::is_x86_feature_detected!("fma"));
-    }
+fn the_widest_vector_path_is_taken_where_the_processor_has_it() {
+    let want = if std::is_x86_feature_detected!("avx512f") {
+        Isa::Avx512
+    } else if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+        Isa::Avx2
+    } else {
+        Isa::Scalar
+    };
+    assert_eq!(Isa::best(), want);
+    assert!(Isa::available().contains(&Isa::Scalar));
 }

@@ -120,14 +120,27 @@ pub(crate) fn map_slices<T: Element>(x: &Tensor<T>, f: fn(&[T], &mut [T])) -> Te
     {
         let data = x.storage().read();
         match x.layout().contiguous_range() {
-            Some(range) => f(&data[range], &mut out),
+            Some(range) => apply_slices(&data[range], &mut out, f),
             None => {
                 drop(data);
-                f(&gather(x), &mut out);
+                apply_slices(&gather(x), &mut out, f);
             }
         }
     }
     Tensor::from_contiguous(out, x.shape().clone())
+}
+
+/// `f(src, dst)`, split into parallel chunks when the slices are large.
+fn apply_slices<T: Element>(src: &[T], dst: &mut [T], f: fn(&[T], &mut [T])) {
+    #[cfg(feature = "rayon")]
+    if src.len() >= PARALLEL_MIN_ELEMENTS {
+        use rayon::prelude::*;
+        dst.par_chunks_mut(PARALLEL_CHUNK)
+            .zip(src.par_chunks(PARALLEL_CHUNK))
+            .for_each(|(d, s)| f(s, d));
+        return;
+    }
+    f(src, dst);
 }
 
 /// `f` over a flat slice, in parallel chunks when the slice is large.

@@ -1,0 +1,99 @@
+//! AVX-512F bodies of the kernels in [`super`], sixteen lanes at a time. Every function here
+//! requires AVX-512F; the callers check it at run time.
+//!
+//! The arithmetic is that of the AVX2 bodies (same range reduction, same polynomial), with
+//! two instructions AVX2 lacks: `vscalefps` multiplies by `2^n` without building the
+//! exponent bits by hand (and rounds results below the normal range correctly instead of
+//! flushing them), and masked loads and stores handle the tail without a copy.
+
+use std::arch::x86_64::*;
+
+/// Lanes per vector.
+const LANES: usize = 16;
+
+/// `e^x` in sixteen lanes: `x = n ln2 + r` with `|r| <= ln2 / 2`, the degree-6 polynomial of
+/// the AVX2 body for `e^r`, then `e^r * 2^n` by `vscalefps`.
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn exp16(x: __m512) -> __m512 {
+    let clamped = _mm512_min_ps(
+        _mm512_max_ps(x, _mm512_set1_ps(-104.0)),
+        _mm512_set1_ps(89.0),
+    );
+    let n = _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(
+        _mm512_mul_ps(clamped, _mm512_set1_ps(std::f32::consts::LOG2_E)),
+    );
+    // r = x - n ln2, with ln2 split so that n * LN2_HI is exact.
+    let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693_359_4), clamped);
+    let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.121_944_4e-4), r);
+
+    let mut p = _mm512_set1_ps(1.987_569_1e-4);
+    for c in [1.398_2e-3, 8.333_452e-3, 4.166_579_6e-2, 0.166_666_65, 0.5] {
+        p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(c));
+    }
+    let r2 = _mm512_mul_ps(r, r);
+    let y = _mm512_add_ps(_mm512_fmadd_ps(p, r2, r), _mm512_set1_ps(1.0));
+
+    // The clamp turned NaN into a bound; put it back.
+    let nan = _mm512_cmp_ps_mask::<_CMP_UNORD_Q>(x, x);
+    _mm512_mask_blend_ps(nan, _mm512_scalef_ps(y, n), x)
+}
+
+/// `1 / (1 + e^-x)` in sixteen lanes. Very negative `x` gives `1 / inf = 0`, very positive
+/// `1 / (1 + 0) = 1`.
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn sigmoid16(x: __m512) -> __m512 {
+    let one = _mm512_set1_ps(1.0);
+    let e = exp16(_mm512_sub_ps(_mm512_setzero_ps(), x));
+    _mm512_div_ps(one, _mm512_add_ps(one, e))
+}
+
+/// Applies `f` to whole vectors of `src` and to the tail through masked loads and stores.
+///
+/// # Safety
+/// The processor must support AVX-512F; `src` and `dst` have one length.
+#[inline]
+#[target_feature(enable = "avx512f")]
+unsafe fn apply(src: &[f32], dst: &mut [f32], f: impl Fn(__m512) -> __m512) {
+    debug_assert_eq!(src.len(), dst.len());
+    let whole = src.len() / LANES * LANES;
+    for (s, d) in src[..whole]
+        .chunks_exact(LANES)
+        .zip(dst[..whole].chunks_exact_mut(LANES))
+    {
+        // SAFETY: `s` and `d` hold exactly sixteen f32 each; unaligned loads and stores.
+        unsafe { _mm512_storeu_ps(d.as_mut_ptr(), f(_mm512_loadu_ps(s.as_ptr()))) };
+    }
+
+    let tail = src.len() - whole;
+    if tail > 0 {
+        let mask: __mmask16 = (1u16 << tail) - 1;
+        // SAFETY: the mask covers only the `tail` elements both slices hold past `whole`;
+        // masked-off lanes are neither read nor written.
+        unsafe {
+            let v = _mm512_maskz_loadu_ps(mask, src.as_ptr().add(whole));
+            _mm512_mask_storeu_ps(dst.as_mut_ptr().add(whole), mask, f(v));
+        }
+    }
+}
+
+/// See [`super::exp`].
+///
+/// # Safety
+/// The processor must support AVX-512F; the slices have one length.
+#[target_feature(enable = "avx512f")]
+pub(super) unsafe fn exp(src: &[f32], dst: &mut [f32]) {
+    // SAFETY: forwarded from this function's contract.
+    unsafe { apply(src, dst, |x| exp16(x)) }
+}
+
+/// See [`super::sigmoid`].
+///
+/// # Safety
+/// The processor must support AVX-512F; the slices have one length.
+#[target_feature(enable = "avx512f")]
+pub(super) unsafe fn sigmoid(src: &[f32], dst: &mut [f32]) {
+    // SAFETY: forwarded from this function's contract.
+    unsafe { apply(src, dst, |x| sigmoid16(x)) }
+}
