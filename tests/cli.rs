@@ -218,3 +218,65 @@ fn guards_against_input_that_would_panic_hang_or_overwrite() {
     // Negative numbers reach the range checks.
     assert_user_error(&dmil(&["train", "--lr", "-1"]), "learning rates");
 }
+
+/// Runs the binary in `dir`, so relative paths resolve there.
+fn dmil_in(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_dmil"))
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+/// Writes a small synthetic dataset to `dir/name` and returns its path.
+fn synth(dir: &Path, name: &str, train: &str, test: &str) -> std::path::PathBuf {
+    let data = dir.join(name);
+    let out = dmil(&[
+        "synth",
+        "and",
+        "--out",
+        data.to_str().unwrap(),
+        "--train",
+        train,
+        "--test",
+        test,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    data
+}
+
+/// True when a run got as far as training (its epoch lines are on stderr).
+fn trained(output: &Output) -> bool {
+    String::from_utf8_lossy(&output.stderr).contains(" epoch ")
+}
+
+#[test]
+fn a_closed_stderr_ends_compare_without_a_panic() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dmil"))
+        .args([
+            "compare",
+            "--seeds",
+            "2",
+            "--epochs",
+            "2,2,2",
+            "--data",
+            "synthetic:and",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stderr.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(!first.contains("panicked"), "{first}");
+    assert_ne!(status.code(), Some(101), "first line: {first}");
+}

@@ -13,6 +13,17 @@ macro_rules! outln {
     }};
 }
 
+/// `eprintln!` for progress and error messages: a write that fails (the reader of stderr has
+/// gone away, as in `dmil compare 2>&1 | head -1`) is dropped instead of panicking as
+/// `eprintln!` does. The run goes on, since its results still go to stdout, where a closed
+/// pipe ends it quietly (see [`outln`]).
+macro_rules! errln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr().lock(), $($arg)*);
+    }};
+}
+
 use std::fs;
 use std::io::Write;
 use std::path::Path;
@@ -53,7 +64,7 @@ pub fn stdout_failed(e: std::io::Error) -> ! {
     if e.kind() == std::io::ErrorKind::BrokenPipe {
         std::process::exit(0);
     }
-    eprintln!("error: writing to stdout: {e}");
+    errln!("error: writing to stdout: {e}");
     std::process::exit(1);
 }
 

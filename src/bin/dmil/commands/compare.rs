@@ -74,7 +74,7 @@ pub fn run(args: CompareArgs) -> Result<()> {
                 let result =
                     run_experiment(row.kind, &data, &customize, &config, seed, &mut progress)?;
                 let m = &result.test.metrics;
-                eprintln!(
+                errln!(
                     "{label} ({}): test acc {:.2} %  mAP {:.2} %  ({:.1} s)",
                     protocol_name(config.selection),
                     100.0 * m.accuracy,

@@ -122,7 +122,7 @@ fn dmil_proportions(args: &PidArgs, source: &DataSource) -> Result<PidPercent> {
             .interaction_weights()
             .expect("DMIL always reports gate weights");
         let parts = [w.redundancy, w.uniqueness[0], w.uniqueness[1], w.synergy];
-        eprintln!(
+        errln!(
             "dmil seed {seed}: R {:.1}  U1 {:.1}  U2 {:.1}  S {:.1} (%)",
             100.0 * parts[0],
             100.0 * parts[1],

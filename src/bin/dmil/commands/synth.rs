@@ -21,7 +21,7 @@ pub fn run(args: SynthArgs) -> Result<()> {
     }
     let splits = generate(&spec, args.train, args.test, args.seed)?;
     write_dir(&splits, &args.out)?;
-    eprintln!(
+    errln!(
         "wrote {} ({} train, {} test samples, {} modalities) to {}",
         args.name,
         args.train,
