@@ -255,6 +255,14 @@ fn trained(output: &Output) -> bool {
 }
 
 #[test]
+fn bench_repeats_has_a_range() {
+    for repeats in ["0", "100000000000000"] {
+        let failed = dmil(&["bench", "--repeats", repeats]);
+        assert_user_error(&failed, "--repeats");
+    }
+}
+
+#[test]
 fn a_closed_stderr_ends_compare_without_a_panic() {
     use std::io::{BufRead, BufReader};
     use std::process::Stdio;

@@ -236,8 +236,12 @@ pub struct PidArgs {
 
 #[derive(Args, Debug)]
 pub struct BenchArgs {
-    /// Timed repetitions of each measurement after warm-up.
-    #[arg(long, default_value_t = 50)]
+    /// Timed repetitions of each measurement after warm-up, 1 to 100000.
+    #[arg(
+        long,
+        default_value_t = 50,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=100_000)
+    )]
     pub repeats: usize,
     /// `cuda`: time DMIL's explicit training step on the first GPU at batch 64 and 4096
     /// (next to the CPU autograd step) and the bandwidth of every custom kernel on 64M
