@@ -288,3 +288,9 @@ fn a_closed_stderr_ends_compare_without_a_panic() {
     assert!(!first.contains("panicked"), "{first}");
     assert_ne!(status.code(), Some(101), "first line: {first}");
 }
+
+#[test]
+fn compare_refuses_a_model_listed_twice() {
+    assert_user_error(&dmil(&["compare", "--models", "dmil,dmil"]), "dmil");
+    assert_user_error(&dmil(&["compare", "--models", "dmil,dmil"]), "twice");
+}

@@ -44,6 +44,16 @@ pub fn run(args: CompareArgs) -> Result<()> {
         .iter()
         .map(|m| m.parse())
         .collect::<Result<Vec<ModelKind>>>()?;
+    if let Some((k, kind)) = kinds
+        .iter()
+        .enumerate()
+        .find(|(k, m)| kinds[..*k].contains(m))
+    {
+        return Err(dmil::Error::Config(format!(
+            "--models lists {kind} twice ({}); each model is trained once per seed",
+            args.models[k]
+        )));
+    }
     let protocols = match args.fit.select_on {
         SelectOn::Both => vec![SelectOn::Validation, SelectOn::Test],
         one => vec![one],
