@@ -294,3 +294,11 @@ fn compare_refuses_a_model_listed_twice() {
     assert_user_error(&dmil(&["compare", "--models", "dmil,dmil"]), "dmil");
     assert_user_error(&dmil(&["compare", "--models", "dmil,dmil"]), "twice");
 }
+
+#[test]
+fn cuda_limits_come_before_the_driver() {
+    for extra in [["--model", "joint"], ["--optimizer", "sgd"]] {
+        let failed = dmil(&[&["train", "--device", "cuda"][..], &extra].concat());
+        assert_user_error(&failed, "--device cuda trains DMIL with Adam only");
+    }
+}

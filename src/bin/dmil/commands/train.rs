@@ -12,21 +12,16 @@ use dmil::{Error, Result};
 
 use super::checkpoint::save;
 use super::Engine;
-use crate::cli::TrainArgs;
+use crate::cli::{Device, OptimizerArg, TrainArgs};
 use crate::output::{pct, print_json, write_atomic};
 use crate::progress::{Detail, Progress};
 use crate::settings;
 
 /// Runs `dmil train`.
 pub fn run(args: TrainArgs) -> Result<()> {
-    let engine = super::engine(args.device)?;
     let kind: ModelKind = args.model.parse()?;
-    if engine.is_gpu() && kind != ModelKind::Dmil {
-        return Err(Error::Config(format!(
-            "--device cuda trains DMIL only (with its explicit GPU step); use --device cpu for \
-             {kind}"
-        )));
-    }
+    check_device(&args, kind)?;
+    let engine = super::engine(args.device)?;
     let source = DataSource::parse(&args.data.data);
     let config = settings::train_config(&args.fit, args.fit.select_on)?;
     let splits = source.load(args.data.modalities.as_deref(), args.seed)?;
@@ -101,6 +96,24 @@ pub fn run(args: TrainArgs) -> Result<()> {
         print_json(&summary);
     } else {
         print_summary(kind, &source.name(), &result, config.selection);
+    }
+    Ok(())
+}
+
+/// Refuses what the GPU path cannot do before a GPU is looked for, so the user learns of
+/// the combination first rather than of a missing driver.
+fn check_device(args: &TrainArgs, kind: ModelKind) -> Result<()> {
+    let sgd = args.fit.optimizer == Some(OptimizerArg::Sgd);
+    if args.device == Device::Cuda && (kind != ModelKind::Dmil || sgd) {
+        let asked = if sgd {
+            "--optimizer sgd".to_string()
+        } else {
+            format!("--model {kind}")
+        };
+        return Err(Error::Config(format!(
+            "--device cuda trains DMIL with Adam only (its explicit GPU step); use --device cpu \
+             for {asked}"
+        )));
     }
     Ok(())
 }
