@@ -263,6 +263,32 @@ fn bench_repeats_has_a_range() {
 }
 
 #[test]
+fn an_explicit_list_of_all_modalities_matches_a_checkpoint_of_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = synth(dir.path(), "d", "60", "20");
+    let run = dir.path().join("run");
+    let mut args = vec!["train", "--data", data.to_str().unwrap(), "--out"];
+    args.extend([run.to_str().unwrap(), "--json"]);
+    args.extend(QUICK);
+    let trained = stdout_json(&dmil(&args));
+    let checkpoint = run.join("model.safetensors");
+    let c = checkpoint.to_str().unwrap();
+    let evaluated = stdout_json(&dmil(&[
+        "eval",
+        "--checkpoint",
+        c,
+        "--modalities",
+        "1,2",
+        "--json",
+    ]));
+    assert_eq!(evaluated["test"]["acc"], trained["test"]["acc"]);
+    assert_user_error(
+        &dmil(&["eval", "--checkpoint", c, "--modalities", "1"]),
+        "modalities",
+    );
+}
+
+#[test]
 fn a_closed_stderr_ends_compare_without_a_panic() {
     use std::io::{BufRead, BufReader};
     use std::process::Stdio;

@@ -102,9 +102,16 @@ fn test_data(loaded: &Loaded, args: &CheckpointDataArgs) -> Result<(String, Tens
     Ok((data, TensorData::from_dataset(&test)?))
 }
 
-/// Refuses modalities other than the ones the checkpoint was trained on.
+/// Refuses modalities other than the ones the checkpoint was trained on. A checkpoint
+/// trained on all modalities (`None`) stands for `1..=M`, M its number of input widths.
 fn check_modalities(loaded: &Loaded, args: &CheckpointDataArgs) -> Result<()> {
-    if args.modalities.is_some() && args.modalities != loaded.modalities {
+    let all: Vec<usize> = (1..=loaded.model.config().input_widths.len()).collect();
+    let trained = loaded.modalities.as_deref().unwrap_or(&all);
+    if args
+        .modalities
+        .as_deref()
+        .is_some_and(|asked| asked != trained)
+    {
         return Err(Error::Config(format!(
             "the checkpoint was trained on modalities {}; --modalities {:?} would feed it \
              other features",
