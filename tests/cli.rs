@@ -263,6 +263,30 @@ fn bench_repeats_has_a_range() {
 }
 
 #[test]
+fn special_and_huge_files_are_refused() {
+    let failed = dmil(&["eval", "--checkpoint", "/dev/zero"]);
+    assert_user_error(&failed, "/dev/zero");
+    assert_user_error(&failed, "not a regular file");
+    let failed = dmil(&["pid", "--table", "/dev/urandom"]);
+    assert_user_error(&failed, "/dev/urandom");
+    assert_user_error(&failed, "not a regular file");
+
+    let dir = tempfile::tempdir().unwrap();
+    let table = dir.path().join("big.json");
+    let file = std::fs::File::create(&table).unwrap();
+    file.set_len(65 << 20).unwrap();
+    let failed = dmil(&["pid", "--table", table.to_str().unwrap()]);
+    assert_user_error(&failed, "big.json");
+    assert_user_error(&failed, "MiB");
+    let checkpoint = dir.path().join("big.safetensors");
+    let file = std::fs::File::create(&checkpoint).unwrap();
+    file.set_len(9 << 30).unwrap();
+    let failed = dmil(&["eval", "--checkpoint", checkpoint.to_str().unwrap()]);
+    assert_user_error(&failed, "big.safetensors");
+    assert_user_error(&failed, "GiB");
+}
+
+#[test]
 fn an_explicit_list_of_all_modalities_matches_a_checkpoint_of_all() {
     let dir = tempfile::tempdir().unwrap();
     let data = synth(dir.path(), "d", "60", "20");

@@ -180,7 +180,7 @@ pub struct CheckpointDataArgs {
 
 #[derive(Args, Debug)]
 pub struct EvalArgs {
-    /// A checkpoint written by `dmil train --out`.
+    /// A checkpoint written by `dmil train --out` (a regular file of at most 4 GiB).
     #[arg(long)]
     pub checkpoint: PathBuf,
     #[command(flatten)]
@@ -201,7 +201,7 @@ pub enum Format {
 
 #[derive(Args, Debug)]
 pub struct PredictArgs {
-    /// A checkpoint written by `dmil train --out`.
+    /// A checkpoint written by `dmil train --out` (a regular file of at most 4 GiB).
     #[arg(long)]
     pub checkpoint: PathBuf,
     #[command(flatten)]
@@ -215,7 +215,8 @@ pub struct PredictArgs {
 pub struct PidArgs {
     #[command(flatten)]
     pub data: DataArgs,
-    /// A joint probability table as JSON, `p[x1][x2][y]`: print its exact PID only.
+    /// A joint probability table as JSON, `p[x1][x2][y]` (a regular file of at most
+    /// 64 MiB): print its exact PID only.
     #[arg(long, conflicts_with = "data")]
     pub table: Option<PathBuf>,
     /// Skip training DMIL.

@@ -77,3 +77,48 @@ pub fn print_json(value: &serde_json::Value) {
 pub fn pct(x: f64) -> String {
     format!("{:.2}", 100.0 * x)
 }
+
+/// The largest checkpoint `eval` and `predict` read: 4 GiB, far above any DMIL the command
+/// line can train (ROSMAP's is about 2 MB), and small enough to fail early on a wrong file.
+pub const MAX_CHECKPOINT_BYTES: u64 = 4 << 30;
+
+/// The largest JSON table `pid --table` reads: 64 MiB, far above the text of the largest
+/// table the exact solver accepts (16384 cells).
+pub const MAX_TABLE_BYTES: u64 = 64 << 20;
+
+/// Refuses an input `path` that is not a regular file (`/dev/zero`, a folder, a pipe, which
+/// would be read without end or not at all) or that holds more than `limit` bytes.
+///
+/// # Errors
+/// [`Error::Io`] when its metadata cannot be read; [`Error::Config`] naming the file and the
+/// limit otherwise.
+pub fn check_input_file(path: &Path, what: &str, limit: u64) -> Result<()> {
+    let meta = fs::metadata(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    if !meta.is_file() {
+        return Err(Error::Config(format!(
+            "{}: not a regular file; expected {what}",
+            path.display()
+        )));
+    }
+    if meta.len() > limit {
+        return Err(Error::Config(format!(
+            "{}: {} bytes, more than the {} a {what} may hold",
+            path.display(),
+            meta.len(),
+            human_bytes(limit)
+        )));
+    }
+    Ok(())
+}
+
+/// `bytes` in GiB or MiB, for the limits above.
+fn human_bytes(bytes: u64) -> String {
+    if bytes >= 1 << 30 {
+        format!("{} GiB", bytes >> 30)
+    } else {
+        format!("{} MiB", bytes >> 20)
+    }
+}

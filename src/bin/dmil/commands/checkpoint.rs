@@ -16,7 +16,7 @@ use dmil::train::{
 use dmil::{Error, Result};
 
 use crate::cli::{CheckpointDataArgs, EvalArgs, Format, PredictArgs, TrainArgs};
-use crate::output::{pct, print_json};
+use crate::output::{check_input_file, pct, print_json, MAX_CHECKPOINT_BYTES};
 
 /// Saves the trained model with what `eval` and `predict` need to use it on new data: its
 /// configuration, the standardisation, the data it came from and the seed.
@@ -56,6 +56,7 @@ fn load(path: &Path) -> Result<Loaded> {
         path: path.to_path_buf(),
         reason,
     };
+    check_input_file(path, "checkpoint", MAX_CHECKPOINT_BYTES)?;
     let metadata = read_checkpoint_metadata(path)?;
     let config: ModelConfig = serde_json::from_value(metadata["config"].clone()).map_err(|e| {
         bad(format!(

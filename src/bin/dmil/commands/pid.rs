@@ -17,7 +17,7 @@ use dmil::train::{prepare, run as run_experiment, DataSource};
 use dmil::{Error, Result};
 
 use crate::cli::PidArgs;
-use crate::output::print_json;
+use crate::output::{check_input_file, print_json, MAX_TABLE_BYTES};
 use crate::progress::{Detail, Progress};
 use crate::settings;
 
@@ -162,6 +162,7 @@ fn print_rows(data: &str, rows: &[(String, PidPercent)]) {
 
 /// `--table FILE`: the exact PID of a nested JSON array `p[x1][x2][y]`.
 fn table(path: &Path, json_out: bool) -> Result<()> {
+    check_input_file(path, "JSON table", MAX_TABLE_BYTES)?;
     let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
         path: path.to_path_buf(),
         source,
