@@ -255,6 +255,20 @@ fn trained(output: &Output) -> bool {
 }
 
 #[test]
+fn pid_refuses_cluster_counts_it_cannot_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = synth(dir.path(), "d", "50", "20");
+    let data_s = data.to_str().unwrap();
+    let args = ["pid", "--no-train", "--data", data_s, "--clusters"];
+    let failed = dmil(&[&args[..], &["50"]].concat());
+    assert_user_error(&failed, "--clusters 50");
+    assert_user_error(&failed, "50 training samples");
+    let failed = dmil(&["pid", "--no-train", "--clusters", "1000"]);
+    assert_user_error(&failed, "cells");
+    assert_user_error(&dmil(&[&args[..], &["0"]].concat()), "--clusters");
+}
+
+#[test]
 fn bench_repeats_has_a_range() {
     for repeats in ["0", "100000000000000"] {
         let failed = dmil(&["bench", "--repeats", repeats]);

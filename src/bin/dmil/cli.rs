@@ -225,7 +225,8 @@ pub struct PidArgs {
     /// Seeds to average DMIL's proportions over.
     #[arg(long, default_value_t = 3)]
     pub seeds: usize,
-    /// Clusters per modality of the clustering estimator.
+    /// Clusters per modality of the clustering estimator: fewer than the training samples,
+    /// and at most 16384 cells in the table of clusters by clusters by classes.
     #[arg(long, default_value_t = 20)]
     pub clusters: usize,
     /// Print one JSON object on stdout and nothing else there.

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde_json::{json, Value};
 
-use dmil::data::SyntheticSpec;
+use dmil::data::{Dataset, SyntheticSpec};
 use dmil::model::ModelKind;
 use dmil::pid::{
     decompose, paper_truth, pooled_mixture, truth_tables, ClusterEstimator, JointDistribution,
@@ -66,6 +66,7 @@ pub fn run(args: PidArgs) -> Result<()> {
         }
     }
 
+    check_clusters(args.clusters, &splits.train)?;
     let estimator = ClusterEstimator {
         clusters: args.clusters,
         ..ClusterEstimator::default()
@@ -98,6 +99,35 @@ pub fn run(args: PidArgs) -> Result<()> {
         print_rows(&source.name(), &rows);
     }
     Ok(())
+}
+
+/// Refuses a `--clusters` count the estimate cannot use: 0; as many clusters as training
+/// samples or more, where every sample is its own cluster and the estimate reads every
+/// modality as fully informative (100 % redundancy, whatever the data); or a cluster table
+/// (`K x K x classes`) over the cells the exact solver handles in seconds.
+fn check_clusters(clusters: usize, train: &Dataset) -> Result<()> {
+    let samples = train.num_samples();
+    let classes = train.num_classes;
+    let cells = clusters
+        .checked_mul(clusters)
+        .and_then(|c| c.checked_mul(classes));
+    let reason = if clusters == 0 {
+        "there must be at least one cluster per modality".to_string()
+    } else if cells.is_none_or(|c| c > MAX_TABLE_CELLS) {
+        format!(
+            "a {clusters} x {clusters} x {classes} cluster table is over the {MAX_TABLE_CELLS} \
+             cells the exact solver is limited to (the limit of --table), beyond which it takes \
+             minutes"
+        )
+    } else if clusters >= samples {
+        format!(
+            "it must be below the {samples} training samples; with a cluster per sample the \
+             estimate is meaningless (every modality looks fully informative)"
+        )
+    } else {
+        return Ok(());
+    };
+    Err(Error::Config(format!("--clusters {clusters}: {reason}")))
 }
 
 /// DMIL's mean gate weights in percent, averaged over seeds `0..seeds`.
