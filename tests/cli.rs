@@ -249,6 +249,30 @@ fn synth(dir: &Path, name: &str, train: &str, test: &str) -> std::path::PathBuf 
     data
 }
 
+#[test]
+fn a_checkpoint_finds_its_relative_data_from_another_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    synth(dir.path(), "d", "60", "20");
+    let mut args = vec!["train", "--data", "d", "--out", "run", "--json"];
+    args.extend(QUICK);
+    let trained = stdout_json(&dmil_in(dir.path(), &args));
+
+    let elsewhere = dir.path().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    let checkpoint = "../run/model.safetensors";
+    let evaluated = stdout_json(&dmil_in(
+        &elsewhere,
+        &["eval", "--checkpoint", checkpoint, "--json"],
+    ));
+    assert_eq!(evaluated["test"]["acc"], trained["test"]["acc"]);
+
+    // Data moved away: the message says where the path came from and what to do.
+    std::fs::rename(dir.path().join("d"), dir.path().join("moved")).unwrap();
+    let failed = dmil_in(&elsewhere, &["eval", "--checkpoint", checkpoint]);
+    assert_user_error(&failed, "stored in the checkpoint");
+    assert_user_error(&failed, "--data");
+}
+
 /// True when a run got as far as training (its epoch lines are on stderr).
 fn trained(output: &Output) -> bool {
     String::from_utf8_lossy(&output.stderr).contains(" epoch ")

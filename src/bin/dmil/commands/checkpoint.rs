@@ -1,7 +1,7 @@
 //! Checkpoints from the command line: saving after `train`, and `eval` / `predict`, which
 //! rebuild the model and its preprocessing from the checkpoint alone.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 
@@ -30,7 +30,7 @@ pub fn save(
     let metadata = json!({
         "model": result.model.kind(),
         "config": result.model.config(),
-        "data": source.name(),
+        "data": stored_name(source),
         "modalities": args.data.modalities,
         "seed": args.seed,
         "standardizer": {"means": data.standardizer.means, "stds": data.standardizer.stds},
@@ -39,8 +39,21 @@ pub fn save(
     save_checkpoint(path, result.model.as_ref(), &metadata)
 }
 
+/// The data's name as a checkpoint keeps it: a folder as its canonical absolute path, so
+/// `eval` and `predict` find it from any working folder (as typed when that fails).
+fn stored_name(source: &DataSource) -> String {
+    match source {
+        DataSource::Dir(dir) => std::fs::canonicalize(dir)
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|_| source.name()),
+        DataSource::Synthetic(_) => source.name(),
+    }
+}
+
 /// A model rebuilt from a checkpoint, with its metadata.
 struct Loaded {
+    /// The checkpoint file.
+    path: PathBuf,
     model: Box<dyn MultimodalModel>,
     standardizer: Standardizer,
     seed: u64,
@@ -77,6 +90,7 @@ fn load(path: &Path) -> Result<Loaded> {
     let model = model::build(&config, seed)?;
     load_checkpoint(path, model.as_ref())?;
     Ok(Loaded {
+        path: path.to_path_buf(),
         model,
         standardizer,
         seed,
@@ -89,7 +103,7 @@ fn load(path: &Path) -> Result<Loaded> {
 /// checkpoint's training data was.
 fn test_data(loaded: &Loaded, args: &CheckpointDataArgs) -> Result<(String, TensorData)> {
     check_modalities(loaded, args)?;
-    let data = args.data.clone().unwrap_or_else(|| loaded.data.clone());
+    let data = chosen_data(loaded, args)?;
     let splits = DataSource::parse(&data).load(loaded.modalities.as_deref(), loaded.seed)?;
     let mut test = splits.test;
     let widths = test.modality_widths();
@@ -101,6 +115,25 @@ fn test_data(loaded: &Loaded, args: &CheckpointDataArgs) -> Result<(String, Tens
     }
     loaded.standardizer.apply(&mut test)?;
     Ok((data, TensorData::from_dataset(&test)?))
+}
+
+/// The data to use: `--data`, or else the data stored in the checkpoint, which must still be
+/// there (a folder moved or deleted since training is reported as such).
+fn chosen_data(loaded: &Loaded, args: &CheckpointDataArgs) -> Result<String> {
+    if let Some(data) = &args.data {
+        return Ok(data.clone());
+    }
+    if let DataSource::Dir(dir) = DataSource::parse(&loaded.data) {
+        if !dir.exists() {
+            return Err(Error::Config(format!(
+                "{}: the data folder stored in the checkpoint, {}, does not exist (moved or \
+                 deleted since training?); give the data with --data",
+                loaded.path.display(),
+                dir.display()
+            )));
+        }
+    }
+    Ok(loaded.data.clone())
 }
 
 /// Refuses modalities other than the ones the checkpoint was trained on. A checkpoint
@@ -164,7 +197,7 @@ pub fn eval(args: EvalArgs) -> Result<()> {
 /// checkpoint's training data was. A folder needs only its `i_te` files: no labels.
 fn test_features(loaded: &Loaded, args: &CheckpointDataArgs) -> Result<Vec<Tensor<f32>>> {
     check_modalities(loaded, args)?;
-    let data = args.data.clone().unwrap_or_else(|| loaded.data.clone());
+    let data = chosen_data(loaded, args)?;
     let widths = &loaded.model.config().input_widths;
     let mut matrices = match DataSource::parse(&data) {
         DataSource::Dir(dir) => {
