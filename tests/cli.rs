@@ -279,6 +279,51 @@ fn trained(output: &Output) -> bool {
 }
 
 #[test]
+fn an_unusable_out_is_refused_before_training() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("file");
+    std::fs::write(&file, "x").unwrap();
+    let failed = dmil(&[
+        "train",
+        "--out",
+        file.to_str().unwrap(),
+        "--epochs",
+        "1,1,1",
+    ]);
+    assert_user_error(&failed, file.to_str().unwrap());
+    assert!(!trained(&failed));
+
+    let run = dir.path().join("run");
+    std::fs::create_dir_all(run.join("model.safetensors")).unwrap();
+    let failed = dmil(&["train", "--out", run.to_str().unwrap(), "--epochs", "1,1,1"]);
+    assert_user_error(&failed, "model.safetensors");
+    assert!(!trained(&failed));
+}
+
+#[test]
+fn a_second_run_on_a_locked_out_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    std::fs::create_dir(&run).unwrap();
+    let lock = std::fs::File::create(run.join(".dmil.lock")).unwrap();
+    lock.try_lock().unwrap();
+    let failed = dmil(&["train", "--out", run.to_str().unwrap(), "--epochs", "1,1,1"]);
+    assert_user_error(&failed, "another dmil run is writing to");
+    assert!(!trained(&failed));
+    lock.unlock().unwrap();
+
+    let mut args = vec!["train", "--out", run.to_str().unwrap(), "--json"];
+    args.extend(QUICK);
+    stdout_json(&dmil(&args));
+    let left: Vec<String> = std::fs::read_dir(&run)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("staged") || n.ends_with(".tmp"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+#[test]
 fn pid_refuses_cluster_counts_it_cannot_use() {
     let dir = tempfile::tempdir().unwrap();
     let data = synth(dir.path(), "d", "50", "20");

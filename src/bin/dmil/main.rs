@@ -9,6 +9,7 @@ mod output;
 mod alloc;
 mod cli;
 mod commands;
+mod outdir;
 mod progress;
 mod settings;
 
