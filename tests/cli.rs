@@ -324,6 +324,31 @@ fn a_second_run_on_a_locked_out_is_refused() {
 }
 
 #[test]
+fn classes_without_training_samples_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = synth(dir.path(), "d", "40", "20");
+    let data_s = data.to_str().unwrap();
+    let test_labels = data.join("labels_te.csv");
+    let original = std::fs::read_to_string(&test_labels).unwrap();
+    std::fs::write(&test_labels, original.replacen('\n', "\n5\n", 1)).unwrap();
+    let lines: Vec<&str> = original.lines().collect();
+    let mut short: Vec<&str> = lines.clone();
+    short[1] = "5";
+    std::fs::write(&test_labels, short.join("\n") + "\n").unwrap();
+    assert_user_error(&dmil(&["train", "--data", data_s]), "labels_te.csv");
+    std::fs::write(&test_labels, &original).unwrap();
+
+    let train_labels = data.join("labels_tr.csv");
+    let text = std::fs::read_to_string(&train_labels).unwrap();
+    let mut rows: Vec<&str> = text.lines().collect();
+    rows[0] = "7";
+    std::fs::write(&train_labels, rows.join("\n") + "\n").unwrap();
+    let failed = dmil(&["train", "--data", data_s]);
+    assert_user_error(&failed, "labels_tr.csv");
+    assert_user_error(&failed, "class 2");
+}
+
+#[test]
 fn pid_refuses_cluster_counts_it_cannot_use() {
     let dir = tempfile::tempdir().unwrap();
     let data = synth(dir.path(), "d", "50", "20");

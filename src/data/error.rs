@@ -131,6 +131,16 @@ pub enum DataError {
         test_cols: usize,
     },
 
+    /// Labels that name classes the training split never shows: a class index below the
+    /// class count with no training sample, or a test label absent from training.
+    #[error("{path}: {reason}")]
+    Classes {
+        /// The label file at fault.
+        path: PathBuf,
+        /// What is wrong and what was expected.
+        reason: String,
+    },
+
     /// A feature-name file whose length differs from its modality's width.
     #[error("{path}: {found} feature names, but {data} has {expected} columns")]
     FeatureNames {
