@@ -460,3 +460,26 @@ fn cuda_limits_come_before_the_driver() {
         assert_user_error(&failed, "--device cuda trains DMIL with Adam only");
     }
 }
+
+#[test]
+fn errors_speak_of_inputs_not_functions() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = synth(dir.path(), "d", "40", "20");
+    let data_s = data.to_str().unwrap();
+    let failed = dmil(&["train", "--data", data_s, "--modalities", "1,1"]);
+    assert_user_error(&failed, "--modalities");
+    assert!(!String::from_utf8_lossy(&failed.stderr).contains("load_dir"));
+    let x = dir.path().join("x");
+    let failed = dmil(&["synth", "xor", "--out", x.to_str().unwrap(), "--train", "0"]);
+    assert_user_error(&failed, "--train");
+    assert!(!String::from_utf8_lossy(&failed.stderr).contains("::"));
+
+    let labels = data.join("labels_tr.csv");
+    let text = std::fs::read_to_string(&labels).unwrap();
+    std::fs::write(&labels, text.replacen('\n', "\n1,0\n", 1)).unwrap();
+    let failed = dmil(&["train", "--data", data_s]);
+    assert_user_error(&failed, "line 2");
+    assert_user_error(&failed, "one label per line");
+    std::fs::write(&labels, text.replacen('\n', "\n2000000\n", 1)).unwrap();
+    assert_user_error(&dmil(&["train", "--data", data_s]), "at most 1000000");
+}

@@ -79,7 +79,9 @@ pub enum DataError {
 
     /// A label that is not a non-negative integer.
     #[error(
-        "{path}, line {line}: expected a class label (a non-negative integer), found {text:?}"
+        "{path}, line {line}: expected a class label (an integer from 0 to at most {max}), \
+         found {text:?}",
+        max = super::csv::MAX_LABEL
     )]
     BadLabel {
         /// The label file.

@@ -288,7 +288,7 @@ fn check_classes(
 }
 
 fn check_modality_list(modalities: &[usize]) -> Result<(), DataError> {
-    let op = "load_dir";
+    let op = "the list of modalities";
     if modalities.is_empty() {
         return Err(DataError::argument(op, "no modality selected"));
     }

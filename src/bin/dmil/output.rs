@@ -105,7 +105,7 @@ pub fn check_input_file(path: &Path, what: &str, limit: u64) -> Result<()> {
     }
     if meta.len() > limit {
         return Err(Error::Config(format!(
-            "{}: {} bytes, more than the {} a {what} may hold",
+            "{}: {} bytes, over the {} limit for {what}",
             path.display(),
             meta.len(),
             human_bytes(limit)

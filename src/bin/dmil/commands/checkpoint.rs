@@ -69,7 +69,7 @@ fn load(path: &Path) -> Result<Loaded> {
         path: path.to_path_buf(),
         reason,
     };
-    check_input_file(path, "checkpoint", MAX_CHECKPOINT_BYTES)?;
+    check_input_file(path, "a checkpoint", MAX_CHECKPOINT_BYTES)?;
     let metadata = read_checkpoint_metadata(path)?;
     let config: ModelConfig = serde_json::from_value(metadata["config"].clone()).map_err(|e| {
         bad(format!(
@@ -113,7 +113,19 @@ fn test_data(loaded: &Loaded, args: &CheckpointDataArgs) -> Result<(String, Tens
             loaded.model.config().input_widths
         )));
     }
-    loaded.standardizer.apply(&mut test)?;
+    let classes = loaded.model.config().num_classes;
+    if let Some(label) = test.labels.iter().copied().find(|&l| l >= classes) {
+        return Err(Error::Config(format!(
+            "the data {data} has test label {label}, but the checkpoint {} knows {classes} \
+             classes (0..{}); it was trained on other data",
+            loaded.path.display(),
+            classes - 1
+        )));
+    }
+    loaded
+        .standardizer
+        .apply(&mut test)
+        .map_err(|e| unusable_statistics(loaded, e))?;
     Ok((data, TensorData::from_dataset(&test)?))
 }
 
@@ -139,6 +151,7 @@ fn chosen_data(loaded: &Loaded, args: &CheckpointDataArgs) -> Result<String> {
 /// Refuses modalities other than the ones the checkpoint was trained on. A checkpoint
 /// trained on all modalities (`None`) stands for `1..=M`, M its number of input widths.
 fn check_modalities(loaded: &Loaded, args: &CheckpointDataArgs) -> Result<()> {
+    crate::settings::check_modalities(args.modalities.as_deref())?;
     let all: Vec<usize> = (1..=loaded.model.config().input_widths.len()).collect();
     let trained = loaded.modalities.as_deref().unwrap_or(&all);
     if args
@@ -157,6 +170,15 @@ fn check_modalities(loaded: &Loaded, args: &CheckpointDataArgs) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+/// A checkpoint whose standardisation statistics do not fit its own model (a damaged or
+/// hand-edited file: `test_data` has checked the data's widths against the model already).
+fn unusable_statistics(loaded: &Loaded, e: dmil::data::DataError) -> Error {
+    Error::Checkpoint {
+        path: loaded.path.clone(),
+        reason: format!("its standardisation statistics cannot be used: {e}"),
+    }
 }
 
 /// Runs `dmil eval`.
@@ -215,7 +237,10 @@ fn test_features(loaded: &Loaded, args: &CheckpointDataArgs) -> Result<Vec<Tenso
             "the checkpoint expects modality widths {widths:?}, the data {data} has {found:?}"
         )));
     }
-    loaded.standardizer.apply_to(&mut matrices)?;
+    loaded
+        .standardizer
+        .apply_to(&mut matrices)
+        .map_err(|e| unusable_statistics(loaded, e))?;
     matrices
         .iter()
         .map(|m| Tensor::from_slice(&m.data, [m.rows, m.cols]))

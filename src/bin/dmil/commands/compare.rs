@@ -44,16 +44,16 @@ pub fn run(args: CompareArgs) -> Result<()> {
         .iter()
         .map(|m| m.parse())
         .collect::<Result<Vec<ModelKind>>>()?;
-    if let Some((k, kind)) = kinds
+    if let Some((_, kind)) = kinds
         .iter()
         .enumerate()
         .find(|(k, m)| kinds[..*k].contains(m))
     {
         return Err(dmil::Error::Config(format!(
-            "--models lists {kind} twice ({}); each model is trained once per seed",
-            args.models[k]
+            "--models lists {kind} twice; each model is trained once per seed"
         )));
     }
+    settings::check_modalities(args.data.modalities.as_deref())?;
     let protocols = match args.fit.select_on {
         SelectOn::Both => vec![SelectOn::Validation, SelectOn::Test],
         one => vec![one],

@@ -35,6 +35,7 @@ pub fn run(args: PidArgs) -> Result<()> {
         return table(path, args.json);
     }
 
+    settings::check_modalities(args.data.modalities.as_deref())?;
     let source = DataSource::parse(&args.data.data);
     let splits = source.load(args.data.modalities.as_deref(), 0)?;
     if splits.train.num_modalities() != 2 {
@@ -192,7 +193,7 @@ fn print_rows(data: &str, rows: &[(String, PidPercent)]) {
 
 /// `--table FILE`: the exact PID of a nested JSON array `p[x1][x2][y]`.
 fn table(path: &Path, json_out: bool) -> Result<()> {
-    check_input_file(path, "JSON table", MAX_TABLE_BYTES)?;
+    check_input_file(path, "a JSON table", MAX_TABLE_BYTES)?;
     let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
         path: path.to_path_buf(),
         source,

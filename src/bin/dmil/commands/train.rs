@@ -22,6 +22,7 @@ const TARGETS: [&str; 2] = ["model.safetensors", "metrics.json"];
 pub fn run(args: TrainArgs) -> Result<()> {
     let kind: ModelKind = args.model.parse()?;
     check_device(&args, kind)?;
+    settings::check_modalities(args.data.modalities.as_deref())?;
     let engine = super::engine(args.device)?;
     let source = DataSource::parse(&args.data.data);
     let config = settings::train_config(&args.fit, args.fit.select_on)?;
