@@ -158,7 +158,7 @@ pub fn read_matrix_csv(path: &Path) -> Result<Matrix, DataError> {
 ///
 /// # Errors
 ///
-/// As [`read_matrix_csv`] for unreadable, empty or malformed files; [`DataError::Ragged`]
+/// As [`read_matrix_csv`] for unreadable, empty or malformed files; [`DataError::BadLine`]
 /// when a line has more than one cell; [`DataError::BadLabel`] when a label is negative,
 /// fractional, not a number, or above [`MAX_LABEL`].
 pub fn read_labels_csv(path: &Path) -> Result<Vec<usize>, DataError> {
@@ -167,12 +167,10 @@ pub fn read_labels_csv(path: &Path) -> Result<Vec<usize>, DataError> {
     for_each_row(path, |line, text| {
         let cells = text.split(',').count();
         if cells != 1 {
-            return Err(DataError::Ragged {
+            return Err(DataError::BadLine {
                 path: path.to_path_buf(),
                 line,
-                first_line: line,
-                expected: 1,
-                found: cells,
+                reason: format!("expected one label per line, found {cells} comma-separated cells"),
             });
         }
         let label = parse_label(text).ok_or_else(|| DataError::BadLabel {

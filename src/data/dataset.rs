@@ -79,7 +79,7 @@ impl Dataset {
     ///
     /// [`DataError::InvalidArgument`] naming the first broken invariant.
     pub fn check(&self) -> Result<(), DataError> {
-        let op = "Dataset";
+        let op = "dataset";
         if self.modalities.is_empty() {
             return Err(DataError::argument(
                 op,
@@ -174,7 +174,7 @@ impl Dataset {
         let n = self.num_samples();
         if let Some(&bad) = indices.iter().find(|&&i| i >= n) {
             let reason = format!("index {bad} is out of range for {n} samples");
-            return Err(DataError::argument("Dataset::subset", reason));
+            return Err(DataError::argument("subset of samples", reason));
         }
 
         let modalities = self
@@ -203,7 +203,7 @@ impl Dataset {
     ///
     /// [`DataError::InvalidArgument`] when the list is empty or an index is out of range.
     pub fn select_modalities(&self, which: &[usize]) -> Result<Dataset, DataError> {
-        let op = "Dataset::select_modalities";
+        let op = "the choice of modalities";
         if which.is_empty() {
             return Err(DataError::argument(op, "select at least one modality"));
         }

@@ -79,7 +79,9 @@ pub enum DataError {
 
     /// A label that is not a non-negative integer.
     #[error(
-        "{path}, line {line}: expected a class label (a non-negative integer), found {text:?}"
+        "{path}, line {line}: expected a class label (an integer from 0 to at most {max}), \
+         found {text:?}",
+        max = super::csv::MAX_LABEL
     )]
     BadLabel {
         /// The label file.
@@ -129,6 +131,16 @@ pub enum DataError {
         test: PathBuf,
         /// Its width.
         test_cols: usize,
+    },
+
+    /// Labels that name classes the training split never shows: a class index below the
+    /// class count with no training sample, or a test label absent from training.
+    #[error("{path}: {reason}")]
+    Classes {
+        /// The label file at fault.
+        path: PathBuf,
+        /// What is wrong and what was expected.
+        reason: String,
     },
 
     /// A feature-name file whose length differs from its modality's width.

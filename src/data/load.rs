@@ -184,6 +184,7 @@ pub fn load_dir_as(
     let labels_te_path = dir.join(format!("labels_te.{ext}"));
     let labels_tr = format.read_labels(&labels_tr_path)?;
     let labels_te = format.read_labels(&labels_te_path)?;
+    check_classes(&labels_tr_path, &labels_tr, &labels_te_path, &labels_te)?;
 
     // Each modality, both splits, checked against the labels and each other.
     let mut train = Vec::with_capacity(modalities.len());
@@ -231,8 +232,63 @@ pub fn load_dir_as(
     })
 }
 
+/// Refuses labels a classifier cannot be trained and scored on: fewer than two classes in
+/// training, a test label that training never has, or a class index below the class count
+/// (the largest label over both splits, plus one) with no training sample. Such a class
+/// would get an output the training never fits (a stray label 7 in binary data makes eight).
+///
+/// # Errors
+/// [`DataError::Classes`] naming the label file at fault and the first class concerned.
+fn check_classes(
+    train_path: &Path,
+    train: &[usize],
+    test_path: &Path,
+    test: &[usize],
+) -> Result<(), DataError> {
+    let classes = train.iter().chain(test).max().map_or(0, |&m| m + 1);
+    let mut seen = vec![false; classes];
+    for &label in train {
+        seen[label] = true;
+    }
+    let present: Vec<usize> = (0..classes).filter(|&c| seen[c]).collect();
+    if present.len() < 2 {
+        return Err(DataError::Classes {
+            path: train_path.to_path_buf(),
+            reason: format!(
+                "the training labels hold {} distinct class(es) ({present:?}); a classifier \
+                 needs at least 2",
+                present.len()
+            ),
+        });
+    }
+    if let Some((row, label)) = test.iter().enumerate().find(|(_, &l)| !seen[l]) {
+        return Err(DataError::Classes {
+            path: test_path.to_path_buf(),
+            reason: format!(
+                "row {}: label {label} never appears in the training labels {}; a model cannot \
+                 learn a class it has no sample of",
+                row + 1,
+                train_path.display()
+            ),
+        });
+    }
+    let missing = classes - present.len();
+    if let Some(first) = (0..classes).find(|&c| !seen[c]) {
+        return Err(DataError::Classes {
+            path: train_path.to_path_buf(),
+            reason: format!(
+                "the largest label, {}, implying {classes} classes, of which {missing} have \
+                 no training sample (the first: class {first}); labels must number the classes \
+                 0..C-1, each with training samples",
+                classes - 1
+            ),
+        });
+    }
+    Ok(())
+}
+
 fn check_modality_list(modalities: &[usize]) -> Result<(), DataError> {
-    let op = "load_dir";
+    let op = "the list of modalities";
     if modalities.is_empty() {
         return Err(DataError::argument(op, "no modality selected"));
     }

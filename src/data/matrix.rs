@@ -26,7 +26,7 @@ impl Matrix {
         let expected = rows.checked_mul(cols);
         if expected != Some(data.len()) {
             return Err(DataError::argument(
-                "Matrix::new",
+                "feature matrix",
                 format!(
                     "{rows} x {cols} needs {rows}*{cols} values, got {}",
                     data.len()

@@ -33,5 +33,5 @@ pub use matrix::Matrix;
 pub use npy::{encode_npy_f32, read_labels_npy, read_matrix_npy};
 pub use preprocess::Standardizer;
 pub use split::stratified_split;
-pub use synthetic::{generate, BooleanGate, SyntheticSpec};
+pub use synthetic::{generate, BooleanGate, SyntheticSpec, MAX_SAMPLES};
 pub use write::write_dir;

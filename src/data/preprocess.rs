@@ -30,7 +30,7 @@ impl Standardizer {
         let n = train.num_samples();
         if n == 0 {
             return Err(DataError::argument(
-                "Standardizer::fit",
+                "standardisation",
                 "no training samples",
             ));
         }
@@ -94,11 +94,11 @@ impl Standardizer {
                 "means of widths {fitted:?} and standard deviations of widths {scales:?} \
                  (all finite and positive) are needed"
             );
-            return Err(DataError::argument("Standardizer::apply", reason));
+            return Err(DataError::argument("standardisation statistics", reason));
         }
         if widths != fitted {
             let reason = format!("fitted on modality widths {fitted:?}, applied to {widths:?}");
-            return Err(DataError::argument("Standardizer::apply", reason));
+            return Err(DataError::argument("standardisation statistics", reason));
         }
 
         for (m, matrix) in modalities.iter_mut().enumerate() {

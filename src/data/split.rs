@@ -24,7 +24,7 @@ pub fn stratified_split(
     fraction: f64,
     seed: u64,
 ) -> Result<(Dataset, Dataset), DataError> {
-    let op = "stratified_split";
+    let op = "validation split";
     if !(0.0..1.0).contains(&fraction) {
         return Err(DataError::argument(
             op,

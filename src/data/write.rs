@@ -31,7 +31,7 @@ pub fn write_dir(splits: &DataSplits, dir: &Path) -> Result<(), DataError> {
             splits.train.modality_widths(),
             splits.test.modality_widths()
         );
-        return Err(DataError::argument("write_dir", reason));
+        return Err(DataError::argument("writing a dataset", reason));
     }
     std::fs::create_dir_all(dir).map_err(|e| DataError::io(dir, e))?;
 

@@ -92,7 +92,7 @@ impl ClusterEstimator {
     ) -> Result<ClusterEstimate, PidError> {
         if self.clusters == 0 || self.max_iter == 0 || self.pca_components == Some(0) {
             return Err(PidError::InvalidArgument {
-                what: "ClusterEstimator",
+                what: "clustering estimator",
                 reason: format!(
                     "clusters ({}), pca_components ({:?}) and max_iter ({}) must be at least 1",
                     self.clusters, self.pca_components, self.max_iter
@@ -100,11 +100,11 @@ impl ClusterEstimator {
             });
         }
 
-        let n1 = check_matrix(x1, d1, "ClusterEstimator: modality 1")?;
-        let n2 = check_matrix(x2, d2, "ClusterEstimator: modality 2")?;
+        let n1 = check_matrix(x1, d1, "clustering estimator, modality 1")?;
+        let n2 = check_matrix(x2, d2, "clustering estimator, modality 2")?;
         if n1 != n2 || n1 != labels.len() {
             return Err(PidError::LengthMismatch {
-                what: "ClusterEstimator",
+                what: "clustering estimator",
                 details: format!("x1 {n1} rows, x2 {n2} rows, {} labels", labels.len()),
             });
         }

@@ -113,7 +113,7 @@ impl JointDistribution {
     pub fn from_samples(x1: &[usize], x2: &[usize], y: &[usize]) -> Result<Self, PidError> {
         if x1.len() != x2.len() || x1.len() != y.len() {
             return Err(PidError::LengthMismatch {
-                what: "JointDistribution::from_samples",
+                what: "samples of the joint table",
                 details: format!("x1 {}, x2 {}, y {}", x1.len(), x2.len(), y.len()),
             });
         }

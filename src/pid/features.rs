@@ -71,7 +71,7 @@ impl Pca {
         let d = self.features;
         if d == 0 || !data.len().is_multiple_of(d) {
             return Err(PidError::InvalidArgument {
-                what: "Pca::project",
+                what: "PCA projection",
                 reason: format!("{} values do not form rows of {d} features", data.len()),
             });
         }
@@ -109,7 +109,7 @@ pub fn pca(data: &[f64], d: usize, k: usize) -> Result<Pca, PidError> {
     let n = check_matrix(data, d, "pca")?;
     if k == 0 {
         return Err(PidError::InvalidArgument {
-            what: "pca",
+            what: "PCA",
             reason: "the number of components must be at least 1".into(),
         });
     }

@@ -53,7 +53,7 @@ pub fn kmeans(
     let n = check_matrix(data, d, "kmeans")?;
     if k == 0 || max_iter == 0 {
         return Err(PidError::InvalidArgument {
-            what: "kmeans",
+            what: "k-means clustering",
             reason: format!("k ({k}) and max_iter ({max_iter}) must both be at least 1"),
         });
     }

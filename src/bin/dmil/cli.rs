@@ -180,7 +180,7 @@ pub struct CheckpointDataArgs {
 
 #[derive(Args, Debug)]
 pub struct EvalArgs {
-    /// A checkpoint written by `dmil train --out`.
+    /// A checkpoint written by `dmil train --out` (a regular file of at most 4 GiB).
     #[arg(long)]
     pub checkpoint: PathBuf,
     #[command(flatten)]
@@ -201,7 +201,7 @@ pub enum Format {
 
 #[derive(Args, Debug)]
 pub struct PredictArgs {
-    /// A checkpoint written by `dmil train --out`.
+    /// A checkpoint written by `dmil train --out` (a regular file of at most 4 GiB).
     #[arg(long)]
     pub checkpoint: PathBuf,
     #[command(flatten)]
@@ -215,7 +215,8 @@ pub struct PredictArgs {
 pub struct PidArgs {
     #[command(flatten)]
     pub data: DataArgs,
-    /// A joint probability table as JSON, `p[x1][x2][y]`: print its exact PID only.
+    /// A joint probability table as JSON, `p[x1][x2][y]` (a regular file of at most
+    /// 64 MiB): print its exact PID only.
     #[arg(long, conflicts_with = "data")]
     pub table: Option<PathBuf>,
     /// Skip training DMIL.
@@ -224,7 +225,8 @@ pub struct PidArgs {
     /// Seeds to average DMIL's proportions over.
     #[arg(long, default_value_t = 3)]
     pub seeds: usize,
-    /// Clusters per modality of the clustering estimator.
+    /// Clusters per modality of the clustering estimator: fewer than the training samples,
+    /// and at most 16384 cells in the table of clusters by clusters by classes.
     #[arg(long, default_value_t = 20)]
     pub clusters: usize,
     /// Print one JSON object on stdout and nothing else there.
@@ -236,8 +238,12 @@ pub struct PidArgs {
 
 #[derive(Args, Debug)]
 pub struct BenchArgs {
-    /// Timed repetitions of each measurement after warm-up.
-    #[arg(long, default_value_t = 50)]
+    /// Timed repetitions of each measurement after warm-up, 1 to 100000.
+    #[arg(
+        long,
+        default_value_t = 50,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=100_000)
+    )]
     pub repeats: usize,
     /// `cuda`: time DMIL's explicit training step on the first GPU at batch 64 and 4096
     /// (next to the CPU autograd step) and the bandwidth of every custom kernel on 64M

@@ -9,6 +9,7 @@ mod output;
 mod alloc;
 mod cli;
 mod commands;
+mod outdir;
 mod progress;
 mod settings;
 
@@ -43,7 +44,7 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             ExitCode::FAILURE
         }
     }

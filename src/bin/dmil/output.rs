@@ -13,6 +13,17 @@ macro_rules! outln {
     }};
 }
 
+/// `eprintln!` for progress and error messages: a write that fails (the reader of stderr has
+/// gone away, as in `dmil compare 2>&1 | head -1`) is dropped instead of panicking as
+/// `eprintln!` does. The run goes on, since its results still go to stdout, where a closed
+/// pipe ends it quietly (see [`outln`]).
+macro_rules! errln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr().lock(), $($arg)*);
+    }};
+}
+
 use std::fs;
 use std::io::Write;
 use std::path::Path;
@@ -53,7 +64,7 @@ pub fn stdout_failed(e: std::io::Error) -> ! {
     if e.kind() == std::io::ErrorKind::BrokenPipe {
         std::process::exit(0);
     }
-    eprintln!("error: writing to stdout: {e}");
+    errln!("error: writing to stdout: {e}");
     std::process::exit(1);
 }
 
@@ -65,4 +76,49 @@ pub fn print_json(value: &serde_json::Value) {
 /// A fraction as a percentage with two decimals.
 pub fn pct(x: f64) -> String {
     format!("{:.2}", 100.0 * x)
+}
+
+/// The largest checkpoint `eval` and `predict` read: 4 GiB, far above any DMIL the command
+/// line can train (ROSMAP's is about 2 MB), and small enough to fail early on a wrong file.
+pub const MAX_CHECKPOINT_BYTES: u64 = 4 << 30;
+
+/// The largest JSON table `pid --table` reads: 64 MiB, far above the text of the largest
+/// table the exact solver accepts (16384 cells).
+pub const MAX_TABLE_BYTES: u64 = 64 << 20;
+
+/// Refuses an input `path` that is not a regular file (`/dev/zero`, a folder, a pipe, which
+/// would be read without end or not at all) or that holds more than `limit` bytes.
+///
+/// # Errors
+/// [`Error::Io`] when its metadata cannot be read; [`Error::Config`] naming the file and the
+/// limit otherwise.
+pub fn check_input_file(path: &Path, what: &str, limit: u64) -> Result<()> {
+    let meta = fs::metadata(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    if !meta.is_file() {
+        return Err(Error::Config(format!(
+            "{}: not a regular file; expected {what}",
+            path.display()
+        )));
+    }
+    if meta.len() > limit {
+        return Err(Error::Config(format!(
+            "{}: {} bytes, over the {} limit for {what}",
+            path.display(),
+            meta.len(),
+            human_bytes(limit)
+        )));
+    }
+    Ok(())
+}
+
+/// `bytes` in GiB or MiB, for the limits above.
+fn human_bytes(bytes: u64) -> String {
+    if bytes >= 1 << 30 {
+        format!("{} GiB", bytes >> 30)
+    } else {
+        format!("{} MiB", bytes >> 20)
+    }
 }

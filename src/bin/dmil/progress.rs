@@ -36,7 +36,7 @@ impl Progress {
     fn line(&self, text: String) {
         match &self.bar {
             Some(bar) if !bar.is_hidden() => bar.println(text),
-            _ => eprintln!("{text}"),
+            _ => errln!("{text}"),
         }
     }
 }

@@ -74,6 +74,37 @@ pub fn train_config(args: &FitArgs, selection: SelectOn) -> Result<TrainConfig> 
     Ok(config)
 }
 
+/// Refuses a `--modalities` list with modality 0 or a modality listed twice, in the flag's
+/// words (the data layer would otherwise be the one to say it).
+pub fn check_modalities(modalities: Option<&[usize]>) -> Result<()> {
+    let Some(list) = modalities else {
+        return Ok(());
+    };
+    let shown = |list: &[usize]| {
+        list.iter()
+            .map(usize::to_string)
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    if list.contains(&0) {
+        return Err(Error::Config(format!(
+            "--modalities {}: modalities are numbered from 1",
+            shown(list)
+        )));
+    }
+    if let Some((_, m)) = list
+        .iter()
+        .enumerate()
+        .find(|(k, m)| list[..*k].contains(m))
+    {
+        return Err(Error::Config(format!(
+            "--modalities {}: modality {m} is listed twice",
+            shown(list)
+        )));
+    }
+    Ok(())
+}
+
 /// Applies the model settings of `args` to a default configuration.
 pub fn customize(args: &FitArgs, config: &mut ModelConfig) {
     if let Some(latent) = args.latent {

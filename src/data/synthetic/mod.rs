@@ -105,7 +105,7 @@ pub fn generate(
     if n_train == 0 || n_test == 0 || n_train > MAX_SAMPLES || n_test > MAX_SAMPLES {
         let reason =
             format!("need 1 to {MAX_SAMPLES} samples per split, got {n_train} and {n_test}");
-        return Err(DataError::argument("synthetic::generate", reason));
+        return Err(DataError::argument("synthetic data", reason));
     }
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
 

@@ -180,7 +180,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
     }
     // The CPU measurements follow; `engine` was opened only to report a missing GPU.
     let _ = engine;
-    let repeats = args.repeats.max(1);
+    let repeats = args.repeats;
     dmil::tensor::set_flush_denormals();
     let dmil = bench_model(ModelKind::Dmil)?;
     let joint = bench_model(ModelKind::Joint)?;
@@ -293,7 +293,7 @@ const KERNEL_ELEMENTS: usize = 1 << 26;
 /// autograd step at the same sizes, and every custom kernel's bandwidth on 64M elements.
 #[cfg(feature = "cuda")]
 fn run_cuda(backend: &dmil::cuda::CudaBackend, args: &BenchArgs) -> Result<()> {
-    let repeats = args.repeats.max(1);
+    let repeats = args.repeats;
     let config = bench_model(ModelKind::Dmil)?.config().clone();
     let mut steps = Vec::new();
     for rows in GPU_BATCHES {

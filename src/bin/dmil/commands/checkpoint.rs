@@ -1,7 +1,7 @@
 //! Checkpoints from the command line: saving after `train`, and `eval` / `predict`, which
 //! rebuild the model and its preprocessing from the checkpoint alone.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 
@@ -16,7 +16,7 @@ use dmil::train::{
 use dmil::{Error, Result};
 
 use crate::cli::{CheckpointDataArgs, EvalArgs, Format, PredictArgs, TrainArgs};
-use crate::output::{pct, print_json};
+use crate::output::{check_input_file, pct, print_json, MAX_CHECKPOINT_BYTES};
 
 /// Saves the trained model with what `eval` and `predict` need to use it on new data: its
 /// configuration, the standardisation, the data it came from and the seed.
@@ -30,7 +30,7 @@ pub fn save(
     let metadata = json!({
         "model": result.model.kind(),
         "config": result.model.config(),
-        "data": source.name(),
+        "data": stored_name(source),
         "modalities": args.data.modalities,
         "seed": args.seed,
         "standardizer": {"means": data.standardizer.means, "stds": data.standardizer.stds},
@@ -39,8 +39,21 @@ pub fn save(
     save_checkpoint(path, result.model.as_ref(), &metadata)
 }
 
+/// The data's name as a checkpoint keeps it: a folder as its canonical absolute path, so
+/// `eval` and `predict` find it from any working folder (as typed when that fails).
+fn stored_name(source: &DataSource) -> String {
+    match source {
+        DataSource::Dir(dir) => std::fs::canonicalize(dir)
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|_| source.name()),
+        DataSource::Synthetic(_) => source.name(),
+    }
+}
+
 /// A model rebuilt from a checkpoint, with its metadata.
 struct Loaded {
+    /// The checkpoint file.
+    path: PathBuf,
     model: Box<dyn MultimodalModel>,
     standardizer: Standardizer,
     seed: u64,
@@ -56,6 +69,7 @@ fn load(path: &Path) -> Result<Loaded> {
         path: path.to_path_buf(),
         reason,
     };
+    check_input_file(path, "a checkpoint", MAX_CHECKPOINT_BYTES)?;
     let metadata = read_checkpoint_metadata(path)?;
     let config: ModelConfig = serde_json::from_value(metadata["config"].clone()).map_err(|e| {
         bad(format!(
@@ -76,6 +90,7 @@ fn load(path: &Path) -> Result<Loaded> {
     let model = model::build(&config, seed)?;
     load_checkpoint(path, model.as_ref())?;
     Ok(Loaded {
+        path: path.to_path_buf(),
         model,
         standardizer,
         seed,
@@ -88,7 +103,7 @@ fn load(path: &Path) -> Result<Loaded> {
 /// checkpoint's training data was.
 fn test_data(loaded: &Loaded, args: &CheckpointDataArgs) -> Result<(String, TensorData)> {
     check_modalities(loaded, args)?;
-    let data = args.data.clone().unwrap_or_else(|| loaded.data.clone());
+    let data = chosen_data(loaded, args)?;
     let splits = DataSource::parse(&data).load(loaded.modalities.as_deref(), loaded.seed)?;
     let mut test = splits.test;
     let widths = test.modality_widths();
@@ -98,13 +113,52 @@ fn test_data(loaded: &Loaded, args: &CheckpointDataArgs) -> Result<(String, Tens
             loaded.model.config().input_widths
         )));
     }
-    loaded.standardizer.apply(&mut test)?;
+    let classes = loaded.model.config().num_classes;
+    if let Some(label) = test.labels.iter().copied().find(|&l| l >= classes) {
+        return Err(Error::Config(format!(
+            "the data {data} has test label {label}, but the checkpoint {} knows {classes} \
+             classes (0..{}); it was trained on other data",
+            loaded.path.display(),
+            classes - 1
+        )));
+    }
+    loaded
+        .standardizer
+        .apply(&mut test)
+        .map_err(|e| unusable_statistics(loaded, e))?;
     Ok((data, TensorData::from_dataset(&test)?))
 }
 
-/// Refuses modalities other than the ones the checkpoint was trained on.
+/// The data to use: `--data`, or else the data stored in the checkpoint, which must still be
+/// there (a folder moved or deleted since training is reported as such).
+fn chosen_data(loaded: &Loaded, args: &CheckpointDataArgs) -> Result<String> {
+    if let Some(data) = &args.data {
+        return Ok(data.clone());
+    }
+    if let DataSource::Dir(dir) = DataSource::parse(&loaded.data) {
+        if !dir.exists() {
+            return Err(Error::Config(format!(
+                "{}: the data folder stored in the checkpoint, {}, does not exist (moved or \
+                 deleted since training?); give the data with --data",
+                loaded.path.display(),
+                dir.display()
+            )));
+        }
+    }
+    Ok(loaded.data.clone())
+}
+
+/// Refuses modalities other than the ones the checkpoint was trained on. A checkpoint
+/// trained on all modalities (`None`) stands for `1..=M`, M its number of input widths.
 fn check_modalities(loaded: &Loaded, args: &CheckpointDataArgs) -> Result<()> {
-    if args.modalities.is_some() && args.modalities != loaded.modalities {
+    crate::settings::check_modalities(args.modalities.as_deref())?;
+    let all: Vec<usize> = (1..=loaded.model.config().input_widths.len()).collect();
+    let trained = loaded.modalities.as_deref().unwrap_or(&all);
+    if args
+        .modalities
+        .as_deref()
+        .is_some_and(|asked| asked != trained)
+    {
         return Err(Error::Config(format!(
             "the checkpoint was trained on modalities {}; --modalities {:?} would feed it \
              other features",
@@ -116,6 +170,15 @@ fn check_modalities(loaded: &Loaded, args: &CheckpointDataArgs) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+/// A checkpoint whose standardisation statistics do not fit its own model (a damaged or
+/// hand-edited file: `test_data` has checked the data's widths against the model already).
+fn unusable_statistics(loaded: &Loaded, e: dmil::data::DataError) -> Error {
+    Error::Checkpoint {
+        path: loaded.path.clone(),
+        reason: format!("its standardisation statistics cannot be used: {e}"),
+    }
 }
 
 /// Runs `dmil eval`.
@@ -156,7 +219,7 @@ pub fn eval(args: EvalArgs) -> Result<()> {
 /// checkpoint's training data was. A folder needs only its `i_te` files: no labels.
 fn test_features(loaded: &Loaded, args: &CheckpointDataArgs) -> Result<Vec<Tensor<f32>>> {
     check_modalities(loaded, args)?;
-    let data = args.data.clone().unwrap_or_else(|| loaded.data.clone());
+    let data = chosen_data(loaded, args)?;
     let widths = &loaded.model.config().input_widths;
     let mut matrices = match DataSource::parse(&data) {
         DataSource::Dir(dir) => {
@@ -174,7 +237,10 @@ fn test_features(loaded: &Loaded, args: &CheckpointDataArgs) -> Result<Vec<Tenso
             "the checkpoint expects modality widths {widths:?}, the data {data} has {found:?}"
         )));
     }
-    loaded.standardizer.apply_to(&mut matrices)?;
+    loaded
+        .standardizer
+        .apply_to(&mut matrices)
+        .map_err(|e| unusable_statistics(loaded, e))?;
     matrices
         .iter()
         .map(|m| Tensor::from_slice(&m.data, [m.rows, m.cols]))

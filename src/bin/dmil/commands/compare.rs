@@ -44,6 +44,16 @@ pub fn run(args: CompareArgs) -> Result<()> {
         .iter()
         .map(|m| m.parse())
         .collect::<Result<Vec<ModelKind>>>()?;
+    if let Some((_, kind)) = kinds
+        .iter()
+        .enumerate()
+        .find(|(k, m)| kinds[..*k].contains(m))
+    {
+        return Err(dmil::Error::Config(format!(
+            "--models lists {kind} twice; each model is trained once per seed"
+        )));
+    }
+    settings::check_modalities(args.data.modalities.as_deref())?;
     let protocols = match args.fit.select_on {
         SelectOn::Both => vec![SelectOn::Validation, SelectOn::Test],
         one => vec![one],
@@ -74,7 +84,7 @@ pub fn run(args: CompareArgs) -> Result<()> {
                 let result =
                     run_experiment(row.kind, &data, &customize, &config, seed, &mut progress)?;
                 let m = &result.test.metrics;
-                eprintln!(
+                errln!(
                     "{label} ({}): test acc {:.2} %  mAP {:.2} %  ({:.1} s)",
                     protocol_name(config.selection),
                     100.0 * m.accuracy,

@@ -20,13 +20,6 @@ pub enum Engine {
     Cuda(Box<dmil::cuda::CudaBackend>),
 }
 
-impl Engine {
-    /// True for a GPU.
-    pub fn is_gpu(&self) -> bool {
-        !matches!(self, Engine::Cpu)
-    }
-}
-
 /// Opens `device`: nothing to do for the CPU; the first GPU, with cuBLAS, for CUDA.
 ///
 /// # Errors

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde_json::{json, Value};
 
-use dmil::data::SyntheticSpec;
+use dmil::data::{Dataset, SyntheticSpec};
 use dmil::model::ModelKind;
 use dmil::pid::{
     decompose, paper_truth, pooled_mixture, truth_tables, ClusterEstimator, JointDistribution,
@@ -17,7 +17,7 @@ use dmil::train::{prepare, run as run_experiment, DataSource};
 use dmil::{Error, Result};
 
 use crate::cli::PidArgs;
-use crate::output::print_json;
+use crate::output::{check_input_file, print_json, MAX_TABLE_BYTES};
 use crate::progress::{Detail, Progress};
 use crate::settings;
 
@@ -35,6 +35,7 @@ pub fn run(args: PidArgs) -> Result<()> {
         return table(path, args.json);
     }
 
+    settings::check_modalities(args.data.modalities.as_deref())?;
     let source = DataSource::parse(&args.data.data);
     let splits = source.load(args.data.modalities.as_deref(), 0)?;
     if splits.train.num_modalities() != 2 {
@@ -66,6 +67,7 @@ pub fn run(args: PidArgs) -> Result<()> {
         }
     }
 
+    check_clusters(args.clusters, &splits.train)?;
     let estimator = ClusterEstimator {
         clusters: args.clusters,
         ..ClusterEstimator::default()
@@ -100,6 +102,35 @@ pub fn run(args: PidArgs) -> Result<()> {
     Ok(())
 }
 
+/// Refuses a `--clusters` count the estimate cannot use: 0; as many clusters as training
+/// samples or more, where every sample is its own cluster and the estimate reads every
+/// modality as fully informative (100 % redundancy, whatever the data); or a cluster table
+/// (`K x K x classes`) over the cells the exact solver handles in seconds.
+fn check_clusters(clusters: usize, train: &Dataset) -> Result<()> {
+    let samples = train.num_samples();
+    let classes = train.num_classes;
+    let cells = clusters
+        .checked_mul(clusters)
+        .and_then(|c| c.checked_mul(classes));
+    let reason = if clusters == 0 {
+        "there must be at least one cluster per modality".to_string()
+    } else if cells.is_none_or(|c| c > MAX_TABLE_CELLS) {
+        format!(
+            "a {clusters} x {clusters} x {classes} cluster table is over the {MAX_TABLE_CELLS} \
+             cells the exact solver is limited to (the limit of --table), beyond which it takes \
+             minutes"
+        )
+    } else if clusters >= samples {
+        format!(
+            "it must be below the {samples} training samples; with a cluster per sample the \
+             estimate is meaningless (every modality looks fully informative)"
+        )
+    } else {
+        return Ok(());
+    };
+    Err(Error::Config(format!("--clusters {clusters}: {reason}")))
+}
+
 /// DMIL's mean gate weights in percent, averaged over seeds `0..seeds`.
 fn dmil_proportions(args: &PidArgs, source: &DataSource) -> Result<PidPercent> {
     let config = settings::train_config(&args.fit, args.fit.select_on)?;
@@ -122,7 +153,7 @@ fn dmil_proportions(args: &PidArgs, source: &DataSource) -> Result<PidPercent> {
             .interaction_weights()
             .expect("DMIL always reports gate weights");
         let parts = [w.redundancy, w.uniqueness[0], w.uniqueness[1], w.synergy];
-        eprintln!(
+        errln!(
             "dmil seed {seed}: R {:.1}  U1 {:.1}  U2 {:.1}  S {:.1} (%)",
             100.0 * parts[0],
             100.0 * parts[1],
@@ -162,6 +193,7 @@ fn print_rows(data: &str, rows: &[(String, PidPercent)]) {
 
 /// `--table FILE`: the exact PID of a nested JSON array `p[x1][x2][y]`.
 fn table(path: &Path, json_out: bool) -> Result<()> {
+    check_input_file(path, "a JSON table", MAX_TABLE_BYTES)?;
     let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
         path: path.to_path_buf(),
         source,

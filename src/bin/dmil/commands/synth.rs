@@ -1,7 +1,7 @@
 //! `dmil synth`: writes a synthetic dataset in the CSV layout, for other tools or for
 //! `--data DIR`.
 
-use dmil::data::{generate, write_dir, SyntheticSpec};
+use dmil::data::{generate, write_dir, SyntheticSpec, MAX_SAMPLES};
 use dmil::Result;
 
 use crate::cli::SynthArgs;
@@ -9,6 +9,13 @@ use crate::cli::SynthArgs;
 /// Runs `dmil synth`.
 pub fn run(args: SynthArgs) -> Result<()> {
     let spec = SyntheticSpec::parse(&args.name)?;
+    for (flag, n) in [("--train", args.train), ("--test", args.test)] {
+        if !(1..=MAX_SAMPLES).contains(&n) {
+            return Err(dmil::Error::Config(format!(
+                "{flag} {n}: need 1 to {MAX_SAMPLES} samples per split"
+            )));
+        }
+    }
     let occupied = std::fs::read_dir(&args.out)
         .map(|mut entries| entries.next().is_some())
         .unwrap_or(false);
@@ -21,7 +28,7 @@ pub fn run(args: SynthArgs) -> Result<()> {
     }
     let splits = generate(&spec, args.train, args.test, args.seed)?;
     write_dir(&splits, &args.out)?;
-    eprintln!(
+    errln!(
         "wrote {} ({} train, {} test samples, {} modalities) to {}",
         args.name,
         args.train,

@@ -1,9 +1,6 @@
 //! `dmil train`: one model, its test metrics and interaction weights, and optionally a
 //! checkpoint with `metrics.json`.
 
-use std::fs::OpenOptions;
-use std::path::{Path, PathBuf};
-
 use serde_json::json;
 
 use dmil::model::ModelKind;
@@ -12,23 +9,27 @@ use dmil::{Error, Result};
 
 use super::checkpoint::save;
 use super::Engine;
-use crate::cli::TrainArgs;
+use crate::cli::{Device, OptimizerArg, TrainArgs};
+use crate::outdir::OutDir;
 use crate::output::{pct, print_json, write_atomic};
 use crate::progress::{Detail, Progress};
 use crate::settings;
 
+/// The files `--out` receives: the checkpoint, then the metrics.
+const TARGETS: [&str; 2] = ["model.safetensors", "metrics.json"];
+
 /// Runs `dmil train`.
 pub fn run(args: TrainArgs) -> Result<()> {
-    let engine = super::engine(args.device)?;
     let kind: ModelKind = args.model.parse()?;
-    if engine.is_gpu() && kind != ModelKind::Dmil {
-        return Err(Error::Config(format!(
-            "--device cuda trains DMIL only (with its explicit GPU step); use --device cpu for \
-             {kind}"
-        )));
-    }
+    check_device(&args, kind)?;
+    settings::check_modalities(args.data.modalities.as_deref())?;
+    let engine = super::engine(args.device)?;
     let source = DataSource::parse(&args.data.data);
     let config = settings::train_config(&args.fit, args.fit.select_on)?;
+    let out = match &args.out {
+        Some(dir) => Some(OutDir::claim(dir, &TARGETS)?),
+        None => None,
+    };
     let splits = source.load(args.data.modalities.as_deref(), args.seed)?;
     let data = prepare(
         &splits,
@@ -74,27 +75,22 @@ pub fn run(args: TrainArgs) -> Result<()> {
     };
 
     let summary = summary_json(kind, &source.name(), args.seed, &result, config.selection);
-    if let Some(out) = &args.out {
-        std::fs::create_dir_all(out).map_err(|source| Error::Io {
-            path: out.clone(),
-            source,
-        })?;
+    if let Some(out) = out {
         let text = serde_json::to_string_pretty(&json!({
             "summary": summary,
             "test": result.test.metrics,
             "history": result.report,
         }))
         .expect("metrics serialise");
-        let staged = [
-            out.join(".model.safetensors.staged"),
-            out.join(".metrics.json.staged"),
-        ];
-        save(&staged[0], &result, &data, &source, &args)?;
-        write_atomic(&staged[1], text.as_bytes())?;
-        publish(
-            &staged,
-            &[out.join("model.safetensors"), out.join("metrics.json")],
-        )?;
+        let staged = TARGETS.map(|name| out.staged(name));
+        let written = save(&staged[0], &result, &data, &source, &args)
+            .and_then(|()| write_atomic(&staged[1], text.as_bytes()));
+        if let Err(e) = written {
+            staged.iter().for_each(|s| drop(std::fs::remove_file(s)));
+            return Err(e);
+        }
+        let targets = TARGETS.map(|name| out.join(name));
+        out.publish(&staged, &targets)?;
     }
 
     if args.json {
@@ -105,33 +101,20 @@ pub fn run(args: TrainArgs) -> Result<()> {
     Ok(())
 }
 
-/// Moves the staged files over their targets only once every target is known to accept
-/// them, so a failure leaves the earlier checkpoint and metrics together, not half replaced.
-fn publish(staged: &[PathBuf], targets: &[PathBuf]) -> Result<()> {
-    let io = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| Error::Io { path, source }
-    };
-    let checked = targets
-        .iter()
-        .try_for_each(|target| match std::fs::metadata(target) {
-            Ok(meta) if meta.is_dir() => Err(Error::Config(format!(
-                "{}: is a folder; it cannot receive results",
-                target.display()
-            ))),
-            Ok(_) => OpenOptions::new()
-                .write(true)
-                .open(target)
-                .map(drop)
-                .map_err(io(target)),
-            Err(_) => Ok(()),
-        });
-    if let Err(e) = checked {
-        staged.iter().for_each(|s| drop(std::fs::remove_file(s)));
-        return Err(e);
-    }
-    for (from, to) in staged.iter().zip(targets) {
-        std::fs::rename(from, to).map_err(io(to))?;
+/// Refuses what the GPU path cannot do before a GPU is looked for, so the user learns of
+/// the combination first rather than of a missing driver.
+fn check_device(args: &TrainArgs, kind: ModelKind) -> Result<()> {
+    let sgd = args.fit.optimizer == Some(OptimizerArg::Sgd);
+    if args.device == Device::Cuda && (kind != ModelKind::Dmil || sgd) {
+        let asked = if sgd {
+            "--optimizer sgd".to_string()
+        } else {
+            format!("--model {kind}")
+        };
+        return Err(Error::Config(format!(
+            "--device cuda trains DMIL with Adam only (its explicit GPU step); use --device cpu \
+             for {asked}"
+        )));
     }
     Ok(())
 }
