@@ -85,7 +85,8 @@ fn checkpoints_serve_eval_and_predict_and_survive_a_failed_run() {
     assert_eq!(rows[0]["probabilities"].as_array().unwrap().len(), 2);
     assert_eq!(rows[0]["weights"].as_array().unwrap().len(), 4);
 
-    // Prediction needs only the test features: no labels, no training files.
+    // Prediction needs only the test features: no labels, no training files. (`--json` is
+    // `--format json`, as in the other commands.)
     let unlabelled = dir.path().join("unlabelled");
     std::fs::create_dir(&unlabelled).unwrap();
     for m in 1..=2 {
@@ -98,8 +99,7 @@ fn checkpoints_serve_eval_and_predict_and_survive_a_failed_run() {
         checkpoint.to_str().unwrap(),
         "--data",
         unlabelled.to_str().unwrap(),
-        "--format",
-        "json",
+        "--json",
     ]));
     assert_eq!(from_features["predictions"], predicted["predictions"]);
 

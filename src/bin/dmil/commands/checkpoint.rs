@@ -265,7 +265,8 @@ pub fn predict(args: PredictArgs) -> Result<()> {
                    "weights": weights})
         })
         .collect();
-    match args.format {
+    let format = if args.json { Format::Json } else { args.format };
+    match format {
         Format::Json => print_json(&json!({"components": components, "predictions": rows})),
         Format::Csv => {
             let mut header = vec!["sample".to_string(), "class".to_string()];

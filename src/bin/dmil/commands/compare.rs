@@ -106,7 +106,7 @@ pub fn run(args: CompareArgs) -> Result<()> {
         print_json(&tables_json(&source.name(), args.seeds, &tables, seconds));
     } else {
         for (selection, rows) in &tables {
-            print_table(&source.name(), args.seeds, *selection, rows);
+            print_table(&source.name(), args.seeds, *selection, args.fit.refit, rows);
         }
         outln!("\nwall time: {seconds:.1} s");
     }
@@ -121,28 +121,34 @@ fn protocol_name(selection: Selection) -> &'static str {
     }
 }
 
-/// The protocol's label, saying plainly when it is optimistic.
-fn protocol_label(selection: Selection) -> &'static str {
-    match selection {
-        Selection::Validation => "best epoch chosen on a validation split of the training data",
-        Selection::Test => {
+/// The protocol's label, saying plainly when it is optimistic and when the models were
+/// retrained on all training data after the epochs were chosen (`--refit`).
+fn protocol_label(selection: Selection, refit: bool) -> &'static str {
+    match (selection, refit) {
+        (Selection::Validation, false) => {
+            "best epoch chosen on a validation split of the training data"
+        }
+        (Selection::Validation, true) => {
+            "epochs chosen on a validation split, then retrained on all training data (--refit)"
+        }
+        (Selection::Test, _) => {
             "OPTIMISTIC: best epoch read on the test split (the paper's released protocol)"
         }
     }
 }
 
-fn print_table(data: &str, seeds: usize, selection: Selection, rows: &[Row]) {
+fn print_table(data: &str, seeds: usize, selection: Selection, refit: bool, rows: &[Row]) {
     outln!();
     let plural = if seeds == 1 { "" } else { "s" };
     outln!(
         "{data}, {seeds} seed{plural}; {}",
-        protocol_label(selection)
+        protocol_label(selection, refit)
     );
     outln!("{:<10} {:>16} {:>16}", "model", "accuracy %", "mAP %");
     for row in rows {
         let (am, asd) = mean_std(&row.acc);
         let (mm, msd) = mean_std(&row.map);
-        outln!(
+        let line = format!(
             "{:<10} {:>9.2} ± {:<5.2} {:>9.2} ± {:<5.2}",
             row.kind.name(),
             100.0 * am,
@@ -150,6 +156,7 @@ fn print_table(data: &str, seeds: usize, selection: Selection, rows: &[Row]) {
             100.0 * mm,
             100.0 * msd
         );
+        outln!("{}", line.trim_end());
     }
     for row in rows.iter().filter(|r| !r.weights.is_empty()) {
         let k = row.weights[0].len();
