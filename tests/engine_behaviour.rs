@@ -173,3 +173,31 @@ fn buffers_the_pool_never_lent_go_back_to_the_allocator() {
     drop(Tensor::from_vec(vec![1.0f32; 1024], [1024]).unwrap());
     assert_eq!(pooled_bytes::<f32>(), before);
 }
+
+#[test]
+fn large_element_wise_ops_split_across_threads_match_one_element_at_a_time() {
+    // Above the parallel threshold (2^16 elements) the kernels split the work into chunks
+    // and write straight into the output's spare capacity; an odd length leaves a short
+    // last chunk. Every element must come out as the scalar function gives it.
+    let n = (1 << 18) + 3;
+    let xs: Vec<f64> = (0..n).map(|i| (i as f64 * 0.37).sin() * 3.0).collect();
+    let ys: Vec<f64> = (0..n).map(|i| (i as f64 * 0.11).cos() + 0.5).collect();
+    let x = Tensor::from_vec(xs.clone(), [n]).unwrap();
+    let y = Tensor::from_vec(ys.clone(), [n]).unwrap();
+
+    let sum = x.try_add(&y).unwrap().to_vec();
+    let exp = x.exp().to_vec();
+    let tanh = x.tanh().to_vec();
+    assert_eq!(sum.len(), n);
+    for i in 0..n {
+        assert_eq!(sum[i], xs[i] + ys[i], "add at {i}");
+        assert_eq!(exp[i], xs[i].exp(), "exp at {i}");
+        assert_eq!(tanh[i], xs[i].tanh(), "tanh at {i}");
+    }
+
+    let xf: Vec<f32> = xs.iter().map(|&v| v as f32).collect();
+    let big = Tensor::from_vec(xf.clone(), [n]).unwrap().exp().to_vec();
+    for (i, (&got, &v)) in big.iter().zip(&xf).enumerate() {
+        assert!((got - v.exp()).abs() <= 5e-7 * v.exp(), "f32 exp at {i}");
+    }
+}

@@ -148,10 +148,12 @@ fn map_slice<T: Element>(src: &[T], f: impl Fn(T) -> T + Sync) -> Vec<T> {
     #[cfg(feature = "rayon")]
     if src.len() >= PARALLEL_MIN_ELEMENTS {
         use rayon::prelude::*;
-        let mut out = pool::zeroed(src.len());
-        out.par_chunks_mut(PARALLEL_CHUNK)
-            .zip(src.par_chunks(PARALLEL_CHUNK))
-            .for_each(|(o, s)| o.iter_mut().zip(s).for_each(|(o, &s)| *o = f(s)));
+        // Written straight into the buffer's spare capacity: no zeroing pass first.
+        let mut out = pool::with_capacity(src.len());
+        src.par_iter()
+            .with_min_len(PARALLEL_CHUNK)
+            .map(|&v| f(v))
+            .collect_into_vec(&mut out);
         return out;
     }
     let mut out = pool::with_capacity(src.len());
@@ -198,17 +200,13 @@ fn zip_layouts<T: Element>(
         #[cfg(feature = "rayon")]
         if sa.len() >= PARALLEL_MIN_ELEMENTS {
             use rayon::prelude::*;
-            let mut out = pool::zeroed(sa.len());
-            out.par_chunks_mut(PARALLEL_CHUNK)
-                .zip(
-                    sa.par_chunks(PARALLEL_CHUNK)
-                        .zip(sb.par_chunks(PARALLEL_CHUNK)),
-                )
-                .for_each(|(o, (x, y))| {
-                    for ((o, &x), &y) in o.iter_mut().zip(x).zip(y) {
-                        *o = f(x, y);
-                    }
-                });
+            // Written straight into the buffer's spare capacity: no zeroing pass first.
+            let mut out = pool::with_capacity(sa.len());
+            sa.par_iter()
+                .zip(sb)
+                .with_min_len(PARALLEL_CHUNK)
+                .map(|(&x, &y)| f(x, y))
+                .collect_into_vec(&mut out);
             return out;
         }
         let mut out = pool::with_capacity(sa.len());
