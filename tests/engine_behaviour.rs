@@ -201,3 +201,27 @@ fn large_element_wise_ops_split_across_threads_match_one_element_at_a_time() {
         assert!((got - v.exp()).abs() <= 5e-7 * v.exp(), "f32 exp at {i}");
     }
 }
+
+#[test]
+fn outputs_in_recycled_buffers_hold_no_trace_of_the_last_tensor() {
+    // Kernels that overwrite every element take a recycled buffer without zeroing it. A
+    // longer tensor's buffer serving a shorter one, and the reverse, must both come out
+    // exactly as fresh computation gives.
+    for n in [5usize, 6, 1000, 1023, (1 << 17) + 1, 1 << 17] {
+        for stale in [f32::NAN, 1e30] {
+            drop(Tensor::<f32>::full([n], stale).exp());
+            let x = Tensor::<f32>::full([n], 0.5);
+            let y = x.exp().to_vec();
+            assert_eq!(y.len(), n);
+            assert!(
+                y.iter().all(|&v| (v - 0.5f32.exp()).abs() < 1e-6),
+                "length {n}"
+            );
+            let s = x.sigmoid().to_vec();
+            assert!(
+                s.iter().all(|&v| (v - 0.622_459_3).abs() < 1e-6),
+                "length {n}"
+            );
+        }
+    }
+}

@@ -116,7 +116,7 @@ pub(crate) fn map<T: Element>(x: &Tensor<T>, f: impl Fn(T) -> T + Sync) -> Tenso
 /// Applies a slice kernel (`T::exp_slice`, `T::sigmoid_slice`) to every element of `x`,
 /// copying a strided view to a contiguous buffer first.
 pub(crate) fn map_slices<T: Element>(x: &Tensor<T>, f: fn(&[T], &mut [T])) -> Tensor<T> {
-    let mut out = pool::zeroed(x.numel());
+    let mut out = pool::scratch(x.numel());
     {
         let data = x.storage().read();
         match x.layout().contiguous_range() {

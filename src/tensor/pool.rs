@@ -8,6 +8,9 @@
 //! pool of the thread that drops it. A thread's pool keeps at most [`MAX_POOLED_BYTES`]; what
 //! does not fit goes back to the allocator. Nothing is ever shrunk: a thread that once made
 //! many large tensors keeps up to that much memory until it exits.
+//!
+//! A pooled buffer keeps its last values. [`with_capacity`] empties it; [`scratch`] hands it
+//! out with those stale (but initialised) values, for kernels that overwrite every element.
 
 use super::Element;
 
@@ -38,7 +41,8 @@ impl<T: Element> BufferPool<T> {
         }
     }
 
-    /// An empty buffer with room for `n` elements, from the pool when it has one.
+    /// A buffer with room for `n` elements, from the pool when it has one. A pooled buffer
+    /// keeps the length and values it had when it came back (stale, but initialised).
     fn take(&mut self, n: usize) -> Vec<T> {
         let class = class_of(n);
         self.outstanding[class] += 1;
@@ -52,7 +56,7 @@ impl<T: Element> BufferPool<T> {
     }
 
     /// Keeps `buffer` for reuse if its capacity is a class size and the pool has room.
-    fn give(&mut self, mut buffer: Vec<T>) {
+    fn give(&mut self, buffer: Vec<T>) {
         let capacity = buffer.capacity();
         let bytes = capacity * size_of::<T>();
         let class = capacity.trailing_zeros() as usize;
@@ -61,7 +65,6 @@ impl<T: Element> BufferPool<T> {
             return;
         }
         self.outstanding[class] -= 1;
-        buffer.clear();
         self.bytes += bytes;
         self.classes[class].push(buffer);
     }
@@ -77,7 +80,25 @@ pub(crate) fn with_capacity<T: Element>(n: usize) -> Vec<T> {
     if n == 0 {
         return Vec::new();
     }
-    T::with_pool(|pool| pool.take(n)).unwrap_or_else(|| Vec::with_capacity(n))
+    let mut buffer = T::with_pool(|pool| pool.take(n)).unwrap_or_else(|| Vec::with_capacity(n));
+    buffer.clear();
+    buffer
+}
+
+/// A buffer of `n` elements whose values are unspecified (left from an earlier tensor, or
+/// zero), for kernels that overwrite every element: a recycled buffer is not zeroed first,
+/// which for a large output saves a whole pass over memory.
+pub(crate) fn scratch<T: Element>(n: usize) -> Vec<T> {
+    if n == 0 {
+        return Vec::new();
+    }
+    let mut buffer = T::with_pool(|pool| pool.take(n)).unwrap_or_else(|| Vec::with_capacity(n));
+    if buffer.len() >= n {
+        buffer.truncate(n);
+    } else {
+        buffer.resize(n, T::ZERO);
+    }
+    buffer
 }
 
 /// A buffer of `n` copies of `value`, from this thread's pool when it has one.
