@@ -1,5 +1,6 @@
 //! Runs DMIL training steps in a loop (for `perf record`): `cargo run --release --example
-//! profile_step -- [steps] [dmil|joint|infer]`.
+//! profile_step -- [steps] [dmil|joint|infer]`. With `WINDOWS=1` it also prints the median
+//! of every 250 steps, to tell a slowdown late in a run from a noisy host.
 
 use dmil::autograd::no_grad;
 use dmil::model::{self, ModelConfig, ModelKind, Stage};
@@ -49,6 +50,13 @@ fn main() {
         adam.step().expect("adam");
         adam.zero_grad();
         samples.push(started.elapsed().as_secs_f64() * 1e3);
+    }
+    if std::env::var_os("WINDOWS").is_some() {
+        for (i, w) in samples.chunks(250).enumerate() {
+            let mut w = w.to_vec();
+            w.sort_by(f64::total_cmp);
+            println!("steps {}..: median {:.3}", i * 250, w[w.len() / 2]);
+        }
     }
     samples.sort_by(f64::total_cmp);
     println!(

@@ -122,7 +122,7 @@ fn sgemm(m: usize, k: usize, n: usize, repeats: usize) -> Result<f64> {
 const LONG_RUN_STEPS: usize = 2000;
 const LONG_RUN_WINDOW: usize = 100;
 
-/// Mean step time (ms) of the first and of the last [`LONG_RUN_WINDOW`] steps of a
+/// Median step time (ms) of the first and of the last [`LONG_RUN_WINDOW`] steps of a
 /// [`LONG_RUN_STEPS`]-step DMIL run on one batch: a slowdown at the end would come from
 /// subnormal numbers as moments and gradients decay.
 fn long_run(model: &dyn MultimodalModel) -> Result<(f64, f64)> {
@@ -138,10 +138,16 @@ fn long_run(model: &dyn MultimodalModel) -> Result<(f64, f64)> {
         adam.zero_grad();
         samples.push(started.elapsed().as_secs_f64() * 1e3);
     }
-    let mean = |s: &[f64]| s.iter().sum::<f64>() / s.len() as f64;
+    // Medians, like every other figure here: on a shared host one preempted step in a
+    // window would otherwise move a mean by several per cent.
+    let median = |s: &[f64]| {
+        let mut sorted = s.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        sorted[sorted.len() / 2]
+    };
     Ok((
-        mean(&samples[..LONG_RUN_WINDOW]),
-        mean(&samples[LONG_RUN_STEPS - LONG_RUN_WINDOW..]),
+        median(&samples[..LONG_RUN_WINDOW]),
+        median(&samples[LONG_RUN_STEPS - LONG_RUN_WINDOW..]),
     ))
 }
 
