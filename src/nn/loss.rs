@@ -15,6 +15,7 @@
 //! loss and finite gradients instead of a NaN that poisons every parameter.
 
 use crate::error::{Error, Result};
+use crate::tensor::ops::same_shape;
 use crate::tensor::{Element, Tensor};
 
 /// The closed interval every log-variance is clamped to inside the Gaussian losses: a
@@ -219,15 +220,3 @@ pub fn kl_gaussians<T: Element>(
     reduction.apply(OP, &kl)
 }
 
-/// An error naming `op` and both shapes unless `a` and `b` have the same shape.
-fn same_shape<T: Element>(op: &'static str, a: &Tensor<T>, b: &Tensor<T>) -> Result<()> {
-    if a.shape() != b.shape() {
-        return Err(Error::shapes(
-            op,
-            a.dims(),
-            b.dims(),
-            "the shapes must be equal",
-        ));
-    }
-    Ok(())
-}

@@ -10,8 +10,9 @@ use crate::autograd::InputGrads;
 use crate::error::{Error, Result};
 use crate::tensor::{kernels, pool, Element, OpKind, Tensor};
 
-/// Checks that `b` has `a`'s shape.
-fn same_shape<T: Element>(op: &'static str, a: &Tensor<T>, b: &Tensor<T>) -> Result<()> {
+/// An error naming `op` and both shapes unless `a` and `b` have the same shape (shared with
+/// the losses of `nn::loss`, which check their operands the same way).
+pub(crate) fn same_shape<T: Element>(op: &'static str, a: &Tensor<T>, b: &Tensor<T>) -> Result<()> {
     if a.shape() != b.shape() {
         return Err(Error::shapes(
             op,

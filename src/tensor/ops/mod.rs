@@ -22,6 +22,7 @@ mod softmax;
 mod unary;
 mod view;
 
+pub(crate) use gaussian::same_shape;
 pub(crate) use unary::sigmoid;
 
 /// Every operation the tape can record.
