@@ -219,4 +219,3 @@ pub fn kl_gaussians<T: Element>(
 
     reduction.apply(OP, &kl)
 }
-

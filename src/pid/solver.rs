@@ -385,8 +385,9 @@ impl Problem {
     /// the dual estimates have converged). A cell that vanishes at the optimum sits near
     /// `mu / z*` on the path (z* its optimal dual), linear in mu, so `q + (next - mu) t`
     /// shrinks it by `next / mu` at once, which Newton steps from the old centre, capped at
-    /// the boundary, would need several steps for. The prediction is kept only if it is positive and lowers the next stage's
-    /// objective; the Newton steps that follow correct it either way.
+    /// the boundary, would need several steps for. The prediction is kept only if it is
+    /// positive and lowers the next stage's objective; the Newton steps that follow correct
+    /// it either way.
     fn predict(&self, q: &mut [f64], lin: &Linearised, mu: f64, next: f64) {
         let inverse: Vec<f64> = q.iter().map(|v| -1.0 / v).collect();
         let mut shift = self.solve_kkt(lin, &inverse, None);

@@ -9,7 +9,7 @@
 //! does not fit goes back to the allocator. Nothing is ever shrunk: a thread that once made
 //! many large tensors keeps up to that much memory until it exits.
 //!
-//! A pooled buffer keeps its last values. [`with_capacity`] empties it; [`scratch`] hands it
+//! A pooled buffer keeps its last values. `with_capacity` empties it; `scratch` hands it
 //! out with those stale (but initialised) values, for kernels that overwrite every element.
 
 use super::Element;
