@@ -121,3 +121,92 @@ fn the_widest_vector_path_is_taken_where_the_processor_has_it() {
     assert_eq!(Isa::best(), want);
     assert!(Isa::available().contains(&Isa::Scalar));
 }
+
+#[test]
+fn ln_matches_the_scalar_reference_on_random_lengths() {
+    let mut rng = ChaCha8Rng::seed_from_u64(13);
+    for &len in &LENGTHS {
+        for (lo, hi) in [
+            (0.5, 2.0),
+            (0.99, 1.01),
+            (1e-30, 1e-20),
+            (1.0, 3e38),
+            (0.0, 1e-38),
+        ] {
+            let x = values(&mut rng, len, lo, hi);
+            let (mut got, mut want) = (vec![0.0; len], vec![0.0; len]);
+            simd::ln_scalar(&x, &mut want);
+            for isa in Isa::available() {
+                simd::ln_with(isa, &x, &mut got);
+                assert_close(&format!("ln {isa:?}"), &x, &got, &want, 2e-7, 1e-10);
+            }
+        }
+    }
+}
+
+#[test]
+fn ln_handles_special_values() {
+    let x = [
+        0.0,
+        -0.0,
+        -1.0,
+        f32::NAN,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        1.0,
+        f32::MIN_POSITIVE,
+        1e-45,
+        f32::MAX,
+    ];
+    let mut want = [0.0; 10];
+    simd::ln_scalar(&x, &mut want);
+    for isa in Isa::available() {
+        let mut got = [0.0; 10];
+        simd::ln_with(isa, &x, &mut got);
+        assert_close(&format!("ln {isa:?}"), &x, &got, &want, 2e-7, 0.0);
+        assert_eq!(got[0], f32::NEG_INFINITY, "{isa:?}");
+        assert_eq!(got[1], f32::NEG_INFINITY, "{isa:?}");
+        assert!(got[2].is_nan() && got[5].is_nan(), "{isa:?}");
+        assert_eq!(got[6], 0.0, "{isa:?}");
+    }
+}
+
+#[test]
+fn softplus_matches_the_scalar_reference_on_random_lengths() {
+    let mut rng = ChaCha8Rng::seed_from_u64(17);
+    for &len in &LENGTHS {
+        for (lo, hi) in [(-1.0, 1.0), (-20.0, 20.0), (-100.0, -30.0), (30.0, 100.0)] {
+            let x = values(&mut rng, len, lo, hi);
+            let (mut got, mut want) = (vec![0.0; len], vec![0.0; len]);
+            simd::softplus_scalar(&x, &mut want);
+            for isa in Isa::available() {
+                simd::softplus_with(isa, &x, &mut got);
+                assert_close(&format!("softplus {isa:?}"), &x, &got, &want, 1e-6, 1.2e-38);
+            }
+        }
+    }
+    let special = [
+        f32::NAN,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        0.0,
+        1e-30,
+        -1e-30,
+    ];
+    let mut want = [0.0; 6];
+    simd::softplus_scalar(&special, &mut want);
+    for isa in Isa::available() {
+        let mut got = [0.0; 6];
+        simd::softplus_with(isa, &special, &mut got);
+        assert!(got[0].is_nan(), "{isa:?}");
+        assert_eq!(&got[1..3], &[f32::INFINITY, 0.0], "{isa:?}");
+        assert_close(
+            &format!("softplus {isa:?}"),
+            &special,
+            &got,
+            &want,
+            1e-6,
+            0.0,
+        );
+    }
+}

@@ -120,6 +120,12 @@ pub trait Element:
     /// `dst[i] = sigmoid(src[i])` over two slices of one length; vectorised for `f32`.
     fn sigmoid_slice(src: &[Self], dst: &mut [Self]);
 
+    /// `dst[i] = ln src[i]` over two slices of one length; vectorised for `f32`.
+    fn ln_slice(src: &[Self], dst: &mut [Self]);
+
+    /// `dst[i] = ln(1 + e^src[i])` over two slices of one length; vectorised for `f32`.
+    fn softplus_slice(src: &[Self], dst: &mut [Self]);
+
     /// Runs `f` on this thread's tape for this element type.
     fn with_tape<R>(f: impl FnOnce(&mut Tape<Self>) -> R) -> R;
 
@@ -137,7 +143,17 @@ thread_local! {
 }
 
 macro_rules! impl_element {
-    ($t:ty, $dtype:expr, $gemm:path, $tape:ident, $pool:ident, $exp:path, $sigmoid:path) => {
+    (
+        $t:ty,
+        $dtype:expr,
+        $gemm:path,
+        $tape:ident,
+        $pool:ident,
+        $exp:path,
+        $sigmoid:path,
+        $ln:path,
+        $softplus:path
+    ) => {
         impl Element for $t {
             const DTYPE: DType = $dtype;
             const ZERO: Self = 0.0;
@@ -236,6 +252,14 @@ macro_rules! impl_element {
                 $sigmoid(src, dst)
             }
 
+            fn ln_slice(src: &[Self], dst: &mut [Self]) {
+                $ln(src, dst)
+            }
+
+            fn softplus_slice(src: &[Self], dst: &mut [Self]) {
+                $softplus(src, dst)
+            }
+
             fn with_tape<R>(f: impl FnOnce(&mut Tape<Self>) -> R) -> R {
                 $tape.with(|tape| f(&mut tape.borrow_mut()))
             }
@@ -257,7 +281,9 @@ impl_element!(
     TAPE_F32,
     POOL_F32,
     super::simd::exp,
-    super::simd::sigmoid
+    super::simd::sigmoid,
+    super::simd::ln,
+    super::simd::softplus
 );
 impl_element!(
     f64,
@@ -266,7 +292,9 @@ impl_element!(
     TAPE_F64,
     POOL_F64,
     exp_scalar,
-    sigmoid_scalar
+    sigmoid_scalar,
+    ln_scalar,
+    softplus_scalar
 );
 
 /// `dst[i] = e^src[i]`, one element at a time.
@@ -279,4 +307,16 @@ fn sigmoid_scalar<T: Element>(src: &[T], dst: &mut [T]) {
     dst.iter_mut()
         .zip(src)
         .for_each(|(d, &x)| *d = super::ops::sigmoid(x));
+}
+
+/// `dst[i] = ln src[i]`, one element at a time.
+fn ln_scalar<T: Element>(src: &[T], dst: &mut [T]) {
+    dst.iter_mut().zip(src).for_each(|(d, &x)| *d = x.ln());
+}
+
+/// `dst[i] = softplus(src[i])`, one element at a time.
+fn softplus_scalar<T: Element>(src: &[T], dst: &mut [T]) {
+    dst.iter_mut()
+        .zip(src)
+        .for_each(|(d, &x)| *d = super::ops::softplus(x));
 }

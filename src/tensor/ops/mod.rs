@@ -23,7 +23,7 @@ mod unary;
 mod view;
 
 pub(crate) use gaussian::same_shape;
-pub(crate) use unary::sigmoid;
+pub(crate) use unary::{sigmoid, softplus};
 
 /// Every operation the tape can record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -60,7 +60,8 @@ impl<T: Element> Tensor<T> {
 
     /// Natural logarithm; `d/dx = 1 / x`. Non-positive inputs give NaN or -inf, as in IEEE.
     pub fn log(&self) -> Tensor<T> {
-        self.unary(OpKind::Log, T::ln, |x, _| T::ONE / x)
+        let y = kernels::map_slices(self, T::ln_slice);
+        self.unary_from(OpKind::Log, y, |x, _| T::ONE / x)
     }
 
     /// Square root; `d/dx = 1 / (2 sqrt x)`.
@@ -104,7 +105,8 @@ impl<T: Element> Tensor<T> {
     /// `ln(1 + e^x)`, evaluated as `max(x, 0) + ln(1 + e^-|x|)` so it neither overflows for
     /// large `x` nor loses precision for very negative `x`; `d/dx = sigmoid(x)`.
     pub fn softplus(&self) -> Tensor<T> {
-        self.unary(OpKind::Softplus, softplus, |x, _| sigmoid(x))
+        let y = kernels::map_slices(self, T::softplus_slice);
+        self.unary_from(OpKind::Softplus, y, |x, _| sigmoid(x))
     }
 
     /// `min(max(x, lo), hi)`; `d/dx = 1` for `lo <= x <= hi` (bounds included), else 0.

@@ -97,3 +97,111 @@ pub(super) unsafe fn sigmoid(src: &[f32], dst: &mut [f32]) {
     // SAFETY: forwarded from this function's contract.
     unsafe { apply(src, dst, |x| sigmoid8(x)) }
 }
+
+/// `ln x` in eight lanes: `x = m 2^e` with `m` in [sqrt(1/2), sqrt(2)), `f = m - 1`, and
+/// `ln x = e ln2 + f - f^2 / 2 + f^3 P(f)` with the Cephes polynomial P (ln2 split in two
+/// parts as in [`exp8`]). Subnormal inputs are scaled by 2^23 first. Zero gives -inf,
+/// negative numbers and NaN give NaN, +inf gives +inf.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+fn ln8(x: __m256) -> __m256 {
+    let tiny = _mm256_cmp_ps::<_CMP_LT_OQ>(x, _mm256_set1_ps(f32::MIN_POSITIVE));
+    let scaled = _mm256_blendv_ps(x, _mm256_mul_ps(x, _mm256_set1_ps(8_388_608.0)), tiny);
+    let shift = _mm256_and_ps(tiny, _mm256_set1_ps(23.0));
+
+    // Exponent and mantissa in [1, 2) from the bits, then the mantissa folded into
+    // [sqrt(1/2), sqrt(2)) so that f stays small on both sides of 1.
+    let bits = _mm256_castps_si256(scaled);
+    let biased = _mm256_srli_epi32::<23>(bits);
+    let mut e = _mm256_sub_ps(
+        _mm256_cvtepi32_ps(_mm256_sub_epi32(biased, _mm256_set1_epi32(127))),
+        shift,
+    );
+    let mantissa_bits = _mm256_and_si256(bits, _mm256_set1_epi32(0x007f_ffff));
+    let mantissa = _mm256_castsi256_ps(_mm256_or_si256(
+        mantissa_bits,
+        _mm256_set1_epi32(0x3f80_0000),
+    ));
+    let high = _mm256_cmp_ps::<_CMP_GT_OQ>(mantissa, _mm256_set1_ps(std::f32::consts::SQRT_2));
+    let m = _mm256_blendv_ps(mantissa, _mm256_mul_ps(mantissa, _mm256_set1_ps(0.5)), high);
+    e = _mm256_add_ps(e, _mm256_and_ps(high, _mm256_set1_ps(1.0)));
+    let f = _mm256_sub_ps(m, _mm256_set1_ps(1.0));
+
+    let z = _mm256_mul_ps(f, f);
+    let mut p = _mm256_set1_ps(7.037_683_6e-2);
+    for c in LN_POLY {
+        p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(c));
+    }
+    let mut y = _mm256_mul_ps(_mm256_mul_ps(p, f), z);
+    y = _mm256_fmadd_ps(e, _mm256_set1_ps(-2.121_944_4e-4), y);
+    y = _mm256_fnmadd_ps(_mm256_set1_ps(0.5), z, y);
+    let r = _mm256_fmadd_ps(e, _mm256_set1_ps(0.693_359_4), _mm256_add_ps(f, y));
+
+    // Zero, negative numbers, +inf and NaN.
+    let zero = _mm256_setzero_ps();
+    let r = _mm256_blendv_ps(
+        r,
+        _mm256_set1_ps(f32::NEG_INFINITY),
+        _mm256_cmp_ps::<_CMP_EQ_OQ>(x, zero),
+    );
+    let r = _mm256_blendv_ps(
+        r,
+        _mm256_set1_ps(f32::NAN),
+        _mm256_cmp_ps::<_CMP_LT_OQ>(x, zero),
+    );
+    let passthrough = _mm256_or_ps(
+        _mm256_cmp_ps::<_CMP_UNORD_Q>(x, x),
+        _mm256_cmp_ps::<_CMP_EQ_OQ>(x, _mm256_set1_ps(f32::INFINITY)),
+    );
+    _mm256_blendv_ps(r, x, passthrough)
+}
+
+/// The Cephes coefficients of P in [`ln8`] after the leading one, highest degree first.
+pub(super) const LN_POLY: [f32; 8] = [
+    -1.151_461e-1,
+    1.167_699_9e-1,
+    -1.242_014_1e-1,
+    1.424_932_3e-1,
+    -1.666_805_8e-1,
+    2.000_071_4e-1,
+    -2.499_999_4e-1,
+    3.333_333_1e-1,
+];
+
+/// `ln(1 + e^x)` in eight lanes as `max(x, 0) + ln(1 + u)` with `u = e^-|x|`. `ln(1 + u)`
+/// is `ln(w) u / (w - 1)` with `w = 1 + u` rounded, which cancels the rounding of `w`, and
+/// `u` itself where `w` rounds to 1.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+fn softplus8(x: __m256) -> __m256 {
+    let zero = _mm256_setzero_ps();
+    let one = _mm256_set1_ps(1.0);
+    let magnitude = _mm256_andnot_ps(_mm256_set1_ps(-0.0), x);
+    let u = exp8(_mm256_sub_ps(zero, magnitude));
+    let w = _mm256_add_ps(one, u);
+    let d = _mm256_sub_ps(w, one);
+    let corrected = _mm256_mul_ps(ln8(w), _mm256_div_ps(u, d));
+    let log1p = _mm256_blendv_ps(corrected, u, _mm256_cmp_ps::<_CMP_EQ_OQ>(d, zero));
+    // max returns its second operand when the first is NaN; the NaN comes through log1p.
+    _mm256_add_ps(_mm256_max_ps(x, zero), log1p)
+}
+
+/// See [`super::ln`].
+///
+/// # Safety
+/// The processor must support AVX2 and FMA; the slices have one length.
+#[target_feature(enable = "avx2,fma")]
+pub(super) unsafe fn ln(src: &[f32], dst: &mut [f32]) {
+    // SAFETY: forwarded from this function's contract.
+    unsafe { apply(src, dst, |x| ln8(x)) }
+}
+
+/// See [`super::softplus`].
+///
+/// # Safety
+/// The processor must support AVX2 and FMA; the slices have one length.
+#[target_feature(enable = "avx2,fma")]
+pub(super) unsafe fn softplus(src: &[f32], dst: &mut [f32]) {
+    // SAFETY: forwarded from this function's contract.
+    unsafe { apply(src, dst, |x| softplus8(x)) }
+}

@@ -97,3 +97,78 @@ pub(super) unsafe fn sigmoid(src: &[f32], dst: &mut [f32]) {
     // SAFETY: forwarded from this function's contract.
     unsafe { apply(src, dst, |x| sigmoid16(x)) }
 }
+
+/// `ln x` in sixteen lanes, the arithmetic of the AVX2 body, with `vgetexpps` and
+/// `vgetmantps` splitting `x` into exponent and mantissa (subnormals included).
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn ln16(x: __m512) -> __m512 {
+    let mut e = _mm512_getexp_ps(x);
+    let mantissa = _mm512_getmant_ps::<_MM_MANT_NORM_1_2, _MM_MANT_SIGN_ZERO>(x);
+    let high = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(mantissa, _mm512_set1_ps(std::f32::consts::SQRT_2));
+    let m = _mm512_mask_mul_ps(mantissa, high, mantissa, _mm512_set1_ps(0.5));
+    e = _mm512_mask_add_ps(e, high, e, _mm512_set1_ps(1.0));
+    let f = _mm512_sub_ps(m, _mm512_set1_ps(1.0));
+
+    let z = _mm512_mul_ps(f, f);
+    let mut p = _mm512_set1_ps(7.037_683_6e-2);
+    for c in super::avx2::LN_POLY {
+        p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(c));
+    }
+    let mut y = _mm512_mul_ps(_mm512_mul_ps(p, f), z);
+    y = _mm512_fmadd_ps(e, _mm512_set1_ps(-2.121_944_4e-4), y);
+    y = _mm512_fnmadd_ps(_mm512_set1_ps(0.5), z, y);
+    let r = _mm512_fmadd_ps(e, _mm512_set1_ps(0.693_359_4), _mm512_add_ps(f, y));
+
+    // Zero, negative numbers, +inf and NaN.
+    let zero = _mm512_setzero_ps();
+    let r = _mm512_mask_blend_ps(
+        _mm512_cmp_ps_mask::<_CMP_EQ_OQ>(x, zero),
+        r,
+        _mm512_set1_ps(f32::NEG_INFINITY),
+    );
+    let r = _mm512_mask_blend_ps(
+        _mm512_cmp_ps_mask::<_CMP_LT_OQ>(x, zero),
+        r,
+        _mm512_set1_ps(f32::NAN),
+    );
+    let passthrough = _mm512_cmp_ps_mask::<_CMP_UNORD_Q>(x, x)
+        | _mm512_cmp_ps_mask::<_CMP_EQ_OQ>(x, _mm512_set1_ps(f32::INFINITY));
+    _mm512_mask_blend_ps(passthrough, r, x)
+}
+
+/// `ln(1 + e^x)` in sixteen lanes, as the AVX2 body computes it.
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn softplus16(x: __m512) -> __m512 {
+    let zero = _mm512_setzero_ps();
+    let one = _mm512_set1_ps(1.0);
+    let magnitude = _mm512_abs_ps(x);
+    let u = exp16(_mm512_sub_ps(zero, magnitude));
+    let w = _mm512_add_ps(one, u);
+    let d = _mm512_sub_ps(w, one);
+    let corrected = _mm512_mul_ps(ln16(w), _mm512_div_ps(u, d));
+    let log1p = _mm512_mask_blend_ps(_mm512_cmp_ps_mask::<_CMP_EQ_OQ>(d, zero), corrected, u);
+    // max returns its second operand when the first is NaN; the NaN comes through log1p.
+    _mm512_add_ps(_mm512_max_ps(x, zero), log1p)
+}
+
+/// See [`super::ln`].
+///
+/// # Safety
+/// The processor must support AVX-512F; the slices have one length.
+#[target_feature(enable = "avx512f")]
+pub(super) unsafe fn ln(src: &[f32], dst: &mut [f32]) {
+    // SAFETY: forwarded from this function's contract.
+    unsafe { apply(src, dst, |x| ln16(x)) }
+}
+
+/// See [`super::softplus`].
+///
+/// # Safety
+/// The processor must support AVX-512F; the slices have one length.
+#[target_feature(enable = "avx512f")]
+pub(super) unsafe fn softplus(src: &[f32], dst: &mut [f32]) {
+    // SAFETY: forwarded from this function's contract.
+    unsafe { apply(src, dst, |x| softplus16(x)) }
+}
