@@ -165,7 +165,7 @@ pub(super) const LN_POLY: [f32; 8] = [
     -1.666_805_8e-1,
     2.000_071_4e-1,
     -2.499_999_4e-1,
-    3.333_333_1e-1,
+    3.333_333e-1,
 ];
 
 /// `ln(1 + e^x)` in eight lanes as `max(x, 0) + ln(1 + u)` with `u = e^-|x|`. `ln(1 + u)`
