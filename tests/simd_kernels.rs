@@ -210,3 +210,41 @@ fn softplus_matches_the_scalar_reference_on_random_lengths() {
         );
     }
 }
+
+#[test]
+fn tanh_matches_the_scalar_reference_on_random_lengths() {
+    let mut rng = ChaCha8Rng::seed_from_u64(19);
+    for &len in &LENGTHS {
+        for (lo, hi) in [(-0.7, 0.7), (-1e-3, 1e-3), (-5.0, 5.0), (-60.0, 60.0)] {
+            let x = values(&mut rng, len, lo, hi);
+            let (mut got, mut want) = (vec![0.0; len], vec![0.0; len]);
+            simd::tanh_scalar(&x, &mut want);
+            for isa in Isa::available() {
+                simd::tanh_with(isa, &x, &mut got);
+                assert_close(&format!("tanh {isa:?}"), &x, &got, &want, 1e-6, 1e-38);
+            }
+        }
+    }
+    let special = [
+        f32::NAN,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        0.0,
+        -0.0,
+        0.625,
+        -0.625,
+    ];
+    let mut want = [0.0; 7];
+    simd::tanh_scalar(&special, &mut want);
+    for isa in Isa::available() {
+        let mut got = [0.0; 7];
+        simd::tanh_with(isa, &special, &mut got);
+        assert!(got[0].is_nan(), "{isa:?}");
+        assert_eq!(&got[1..5], &[1.0, -1.0, 0.0, -0.0], "{isa:?}");
+        assert!(
+            got[4].is_sign_negative(),
+            "{isa:?}: tanh(-0) keeps its sign"
+        );
+        assert_close(&format!("tanh {isa:?}"), &special, &got, &want, 1e-6, 0.0);
+    }
+}

@@ -123,6 +123,9 @@ pub trait Element:
     /// `dst[i] = ln src[i]` over two slices of one length; vectorised for `f32`.
     fn ln_slice(src: &[Self], dst: &mut [Self]);
 
+    /// `dst[i] = tanh src[i]` over two slices of one length; vectorised for `f32`.
+    fn tanh_slice(src: &[Self], dst: &mut [Self]);
+
     /// `dst[i] = ln(1 + e^src[i])` over two slices of one length; vectorised for `f32`.
     fn softplus_slice(src: &[Self], dst: &mut [Self]);
 
@@ -152,6 +155,7 @@ macro_rules! impl_element {
         $exp:path,
         $sigmoid:path,
         $ln:path,
+        $tanh:path,
         $softplus:path
     ) => {
         impl Element for $t {
@@ -256,6 +260,10 @@ macro_rules! impl_element {
                 $ln(src, dst)
             }
 
+            fn tanh_slice(src: &[Self], dst: &mut [Self]) {
+                $tanh(src, dst)
+            }
+
             fn softplus_slice(src: &[Self], dst: &mut [Self]) {
                 $softplus(src, dst)
             }
@@ -283,6 +291,7 @@ impl_element!(
     super::simd::exp,
     super::simd::sigmoid,
     super::simd::ln,
+    super::simd::tanh,
     super::simd::softplus
 );
 impl_element!(
@@ -294,6 +303,7 @@ impl_element!(
     exp_scalar,
     sigmoid_scalar,
     ln_scalar,
+    tanh_scalar,
     softplus_scalar
 );
 
@@ -312,6 +322,11 @@ fn sigmoid_scalar<T: Element>(src: &[T], dst: &mut [T]) {
 /// `dst[i] = ln src[i]`, one element at a time.
 fn ln_scalar<T: Element>(src: &[T], dst: &mut [T]) {
     dst.iter_mut().zip(src).for_each(|(d, &x)| *d = x.ln());
+}
+
+/// `dst[i] = tanh src[i]`, one element at a time.
+fn tanh_scalar<T: Element>(src: &[T], dst: &mut [T]) {
+    dst.iter_mut().zip(src).for_each(|(d, &x)| *d = x.tanh());
 }
 
 /// `dst[i] = softplus(src[i])`, one element at a time.

@@ -3,17 +3,17 @@
 //!
 //! The arithmetic operations (add, mul, fused expressions, sums) need no intrinsics: their
 //! loops are written so that the compiler vectorises them (see `kernels.rs`). What it
-//! cannot vectorise is a call into the C maths library, so `exp`, `sigmoid`, `ln` and
-//! `softplus` are computed here with polynomials, eight or sixteen lanes at a time.
+//! cannot vectorise is a call into the C maths library, so `exp`, `sigmoid`, `ln`, `tanh`
+//! and `softplus` are computed here with polynomials, eight or sixteen lanes at a time.
 //!
 //! # Accuracy
 //! [`exp`] is within 4 ulp (relative error below 5e-7) of the correctly rounded result for
 //! inputs whose result is a normal float, `x` in about [-87.3, 88.7]; below that it flushes
 //! towards zero with an absolute error under 1.2e-38; above it gives +inf; NaN stays NaN.
 //! [`sigmoid`] inherits that bound plus one division: within 6 ulp. [`ln`] is within 2e-7
-//! relative (subnormal inputs included); [`softplus`] within 1e-6 relative. Zero, negative,
-//! infinite and NaN inputs give what the standard library gives. `tests/simd_kernels.rs`
-//! checks all four on random lengths against the scalar reference.
+//! relative (subnormal inputs included); [`tanh`] and [`softplus`] within 1e-6 relative.
+//! Zero, negative, infinite and NaN inputs give what the standard library gives.
+//! `tests/simd_kernels.rs` checks all five on random lengths against the scalar reference.
 //!
 //! Three instruction sets, chosen at run time ([`Isa::best`]): AVX-512F (sixteen lanes),
 //! AVX2+FMA (eight lanes) and the portable scalar functions of the standard library. The
@@ -140,6 +140,14 @@ pub fn softplus(src: &[f32], dst: &mut [f32]) {
     softplus_with(Isa::best(), src, dst);
 }
 
+/// `dst[i] = tanh src[i]` on the widest instruction set the processor has.
+///
+/// # Panics
+/// When the slices differ in length.
+pub fn tanh(src: &[f32], dst: &mut [f32]) {
+    tanh_with(Isa::best(), src, dst);
+}
+
 /// [`exp`] on the instruction set `isa`, or the scalar path where the processor lacks it.
 ///
 /// # Panics
@@ -171,6 +179,19 @@ pub fn ln_with(isa: Isa, src: &[f32], dst: &mut [f32]) {
 /// When the slices differ in length.
 pub fn softplus_with(isa: Isa, src: &[f32], dst: &mut [f32]) {
     dispatch!(isa, src, dst, softplus, softplus_scalar)
+}
+
+/// [`tanh`] on the instruction set `isa`, or the scalar path where the processor lacks it.
+///
+/// # Panics
+/// When the slices differ in length.
+pub fn tanh_with(isa: Isa, src: &[f32], dst: &mut [f32]) {
+    dispatch!(isa, src, dst, tanh, tanh_scalar)
+}
+
+/// The scalar reference of [`tanh`]: the standard library's `f32::tanh`.
+pub fn tanh_scalar(src: &[f32], dst: &mut [f32]) {
+    dst.iter_mut().zip(src).for_each(|(d, &x)| *d = x.tanh());
 }
 
 /// The scalar reference of [`ln`]: the standard library's `f32::ln`.

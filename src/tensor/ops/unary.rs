@@ -99,7 +99,8 @@ impl<T: Element> Tensor<T> {
 
     /// Hyperbolic tangent; `d/dx = 1 - y^2`.
     pub fn tanh(&self) -> Tensor<T> {
-        self.unary(OpKind::Tanh, T::tanh, |_, y| T::ONE - y * y)
+        let y = kernels::map_slices(self, T::tanh_slice);
+        self.unary_from(OpKind::Tanh, y, |_, y| T::ONE - y * y)
     }
 
     /// `ln(1 + e^x)`, evaluated as `max(x, 0) + ln(1 + e^-|x|)` so it neither overflows for

@@ -186,6 +186,54 @@ fn softplus8(x: __m256) -> __m256 {
     _mm256_add_ps(_mm256_max_ps(x, zero), log1p)
 }
 
+/// `tanh x` in eight lanes: below |x| = 0.625 the odd Cephes polynomial
+/// `x + x^3 Q(x^2)`, above it `1 - 2 / (e^(2|x|) + 1)` (an infinite exponential gives
+/// exactly 1); the sign of `x` is put back on both.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+fn tanh8(x: __m256) -> __m256 {
+    let sign_bit = _mm256_set1_ps(-0.0);
+    let magnitude = _mm256_andnot_ps(sign_bit, x);
+
+    let z = _mm256_mul_ps(x, x);
+    let mut q = _mm256_set1_ps(TANH_POLY[0]);
+    for &c in &TANH_POLY[1..] {
+        q = _mm256_fmadd_ps(q, z, _mm256_set1_ps(c));
+    }
+    let small = _mm256_fmadd_ps(_mm256_mul_ps(q, z), x, x);
+
+    let one = _mm256_set1_ps(1.0);
+    let e = exp8(_mm256_add_ps(magnitude, magnitude));
+    let large = _mm256_sub_ps(
+        one,
+        _mm256_div_ps(_mm256_set1_ps(2.0), _mm256_add_ps(e, one)),
+    );
+
+    // tanh keeps the sign of x, -0 included (the polynomial would turn -0 into +0).
+    let use_small = _mm256_cmp_ps::<_CMP_LT_OQ>(magnitude, _mm256_set1_ps(0.625));
+    let r = _mm256_blendv_ps(large, small, use_small);
+    _mm256_or_ps(_mm256_andnot_ps(sign_bit, r), _mm256_and_ps(x, sign_bit))
+}
+
+/// The Cephes coefficients of Q in [`tanh8`], highest degree first.
+pub(super) const TANH_POLY: [f32; 5] = [
+    -5.704_988_7e-3,
+    2.063_909e-2,
+    -5.373_971_6e-2,
+    1.333_144_2e-1,
+    -3.333_328e-1,
+];
+
+/// See [`super::tanh`].
+///
+/// # Safety
+/// The processor must support AVX2 and FMA; the slices have one length.
+#[target_feature(enable = "avx2,fma")]
+pub(super) unsafe fn tanh(src: &[f32], dst: &mut [f32]) {
+    // SAFETY: forwarded from this function's contract.
+    unsafe { apply(src, dst, |x| tanh8(x)) }
+}
+
 /// See [`super::ln`].
 ///
 /// # Safety

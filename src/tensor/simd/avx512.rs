@@ -153,6 +153,43 @@ fn softplus16(x: __m512) -> __m512 {
     _mm512_add_ps(_mm512_max_ps(x, zero), log1p)
 }
 
+/// `tanh x` in sixteen lanes, as the AVX2 body computes it.
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn tanh16(x: __m512) -> __m512 {
+    let magnitude = _mm512_abs_ps(x);
+
+    let z = _mm512_mul_ps(x, x);
+    let mut q = _mm512_set1_ps(super::avx2::TANH_POLY[0]);
+    for &c in &super::avx2::TANH_POLY[1..] {
+        q = _mm512_fmadd_ps(q, z, _mm512_set1_ps(c));
+    }
+    let small = _mm512_fmadd_ps(_mm512_mul_ps(q, z), x, x);
+
+    let one = _mm512_set1_ps(1.0);
+    let e = exp16(_mm512_add_ps(magnitude, magnitude));
+    let large = _mm512_sub_ps(
+        one,
+        _mm512_div_ps(_mm512_set1_ps(2.0), _mm512_add_ps(e, one)),
+    );
+
+    // tanh keeps the sign of x, -0 included (the polynomial would turn -0 into +0).
+    let use_small = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(magnitude, _mm512_set1_ps(0.625));
+    let r = _mm512_abs_ps(_mm512_mask_blend_ps(use_small, large, small));
+    let sign = _mm512_and_si512(_mm512_castps_si512(x), _mm512_set1_epi32(i32::MIN));
+    _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(r), sign))
+}
+
+/// See [`super::tanh`].
+///
+/// # Safety
+/// The processor must support AVX-512F; the slices have one length.
+#[target_feature(enable = "avx512f")]
+pub(super) unsafe fn tanh(src: &[f32], dst: &mut [f32]) {
+    // SAFETY: forwarded from this function's contract.
+    unsafe { apply(src, dst, |x| tanh16(x)) }
+}
+
 /// See [`super::ln`].
 ///
 /// # Safety
