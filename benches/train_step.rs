@@ -3,27 +3,20 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 
-use dmil::model::{self, ModelConfig, ModelKind, MultimodalModel, Stage};
+use dmil::model::{self, ModelConfig, ModelKind, MultimodalModel};
 use dmil::optim::{Adam, AdamConfig, Optimizer};
 use dmil::tensor::Tensor;
 
 /// A model of `kind` with two modalities of 200 features, encoders 200 -> 256 -> 128, latent 64.
 fn bench_model(kind: ModelKind) -> Box<dyn MultimodalModel> {
-    let mut config = ModelConfig::new(kind, vec![200, 200], 2);
-    config.encoder.hidden = vec![256];
-    config.encoder.embedding = 128;
-    config.latent = 64;
-    model::build(&config, 7).expect("the benchmark configuration is valid")
+    model::build(&ModelConfig::benchmark(kind), 7).expect("the benchmark configuration is valid")
 }
 
 /// Times forward, loss, backward and Adam for `kind`.
 fn step(c: &mut Criterion, name: &str, kind: ModelKind) {
     dmil::tensor::set_flush_denormals();
     let model = bench_model(kind);
-    let stage = match *model.stages().last().expect("every model has a stage") {
-        Stage::Supervised => Stage::Supervised,
-        _ => Stage::FineTune,
-    };
+    let stage = *model.stages().last().expect("every model has a stage");
     model.enter_stage(stage);
     let mut adam = Adam::new(model.parameters(), AdamConfig::default());
     let inputs: Vec<Tensor<f32>> = (0..2).map(|m| Tensor::randn([64, 200], 100 + m)).collect();

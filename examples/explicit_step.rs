@@ -8,10 +8,7 @@ use dmil::model::{ModelConfig, ModelKind};
 use dmil::step::{time_steps, CpuBackend};
 
 fn main() -> dmil::Result<()> {
-    let mut config = ModelConfig::new(ModelKind::Dmil, vec![200, 200], 2);
-    config.encoder.hidden = vec![256];
-    config.encoder.embedding = 128;
-    config.latent = 64;
+    let config = ModelConfig::benchmark(ModelKind::Dmil);
     for (batch, repeats) in [(64, 50), (4096, 5)] {
         let t = time_steps(&CpuBackend, &config, batch, 3, repeats)?;
         println!(

@@ -3,7 +3,7 @@
 //! of every 250 steps, to tell a slowdown late in a run from a noisy host.
 
 use dmil::autograd::no_grad;
-use dmil::model::{self, ModelConfig, ModelKind, Stage};
+use dmil::model::{self, ModelConfig, ModelKind};
 use dmil::optim::{Adam, AdamConfig, Optimizer};
 use dmil::tensor::Tensor;
 
@@ -17,15 +17,8 @@ fn main() {
     } else {
         ModelKind::Dmil
     };
-    let mut config = ModelConfig::new(kind, vec![200, 200], 2);
-    config.encoder.hidden = vec![256];
-    config.encoder.embedding = 128;
-    config.latent = 64;
-    let model = model::build(&config, 7).expect("valid configuration");
-    let stage = match *model.stages().last().expect("a stage") {
-        Stage::Supervised => Stage::Supervised,
-        _ => Stage::FineTune,
-    };
+    let model = model::build(&ModelConfig::benchmark(kind), 7).expect("valid configuration");
+    let stage = *model.stages().last().expect("a stage");
     model.enter_stage(stage);
     let mut adam = Adam::new(model.parameters(), AdamConfig::default());
     let inputs: Vec<Tensor<f32>> = (0..2).map(|m| Tensor::randn([64, 200], 100 + m)).collect();

@@ -98,6 +98,18 @@ impl ModelConfig {
         }
     }
 
+    /// The configuration every speed measurement uses (`dmil bench`, the criterion benches,
+    /// the profiling examples), so their figures compare with each other and with the
+    /// PyTorch reference of issue #7: two ROSMAP-shaped modalities of 200 features, two
+    /// classes, encoders 200 -> 256 -> 128, latent width 64, other settings at their defaults.
+    pub fn benchmark(kind: ModelKind) -> Self {
+        let mut config = ModelConfig::new(kind, vec![200, 200], 2);
+        config.encoder.hidden = vec![256];
+        config.encoder.embedding = 128;
+        config.latent = 64;
+        config
+    }
+
     /// The weight count of the largest matrix the model would hold (widths are capped by
     /// [`MAX_WIDTH`] first, so the products cannot overflow).
     fn largest_layer(&self) -> usize {

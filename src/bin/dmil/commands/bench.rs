@@ -19,6 +19,7 @@ use crate::cli::BenchArgs;
 use crate::output::print_json;
 
 const BATCH: usize = 64;
+/// The input width of each modality in [`ModelConfig::benchmark`].
 const FEATURES: usize = 200;
 const WARMUP: usize = 10;
 
@@ -54,11 +55,7 @@ fn time(repeats: usize, mut f: impl FnMut() -> Result<()>) -> Result<Timing> {
 
 /// A model of `kind` in the benchmark's configuration.
 fn bench_model(kind: ModelKind) -> Result<Box<dyn MultimodalModel>> {
-    let mut config = ModelConfig::new(kind, vec![FEATURES, FEATURES], 2);
-    config.encoder.hidden = vec![256];
-    config.encoder.embedding = 128;
-    config.latent = 64;
-    model::build(&config, 7)
+    model::build(&ModelConfig::benchmark(kind), 7)
 }
 
 /// Random inputs and labels of one batch.
@@ -82,12 +79,8 @@ fn train_step(model: &dyn MultimodalModel, repeats: usize) -> Result<Timing> {
 
 /// [`train_step`] at `rows` samples a batch.
 fn train_step_at(model: &dyn MultimodalModel, rows: usize, repeats: usize) -> Result<Timing> {
+    // The last stage trains everything: fine-tuning for DMIL, the only stage for baselines.
     let stage = *model.stages().last().expect("every model has a stage");
-    let stage = if stage == Stage::Supervised {
-        stage
-    } else {
-        Stage::FineTune
-    };
     model.enter_stage(stage);
     let mut adam = Adam::new(model.parameters(), AdamConfig::default());
     let (inputs, labels) = batch_of(rows);
