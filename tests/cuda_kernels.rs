@@ -7,32 +7,16 @@
 
 #![cfg(feature = "cuda")]
 
+mod gpu_support;
+
 use dmil::cuda::kernels::{self as k, Gaussian, GaussianGrad, KlLayout};
 use dmil::cuda::philox::fill_standard_normal;
 use dmil::cuda::reference::{self as r, Reduction};
 use dmil::cuda::{driver_available, CudaError, CudaSlice, GpuContext};
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
+use gpu_support::{gpu, random};
 
 /// (rows, cols) of the test inputs: one vectorisable shape, one that is not.
 const SHAPES: [(usize, usize); 2] = [(1000, 64), (333, 7)];
-
-/// The first GPU, or `None` after printing why the test is skipped.
-fn gpu() -> Option<GpuContext> {
-    match GpuContext::open(0) {
-        Ok(gpu) => Some(gpu),
-        Err(err @ (CudaError::NoDriver | CudaError::NoDevice { .. } | CudaError::Driver(_))) => {
-            eprintln!("SKIPPED: no usable GPU ({err})");
-            None
-        }
-        Err(err) => panic!("opening the GPU failed unexpectedly: {err}"),
-    }
-}
-
-fn random(len: usize, lo: f32, hi: f32, seed: u64) -> Vec<f32> {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    (0..len).map(|_| rng.random_range(lo..hi)).collect()
-}
 
 /// Asserts `|got - want| <= atol + rtol |want|` element by element.
 fn assert_close(what: &str, got: &[f32], want: &[f32], rtol: f32, atol: f32) {

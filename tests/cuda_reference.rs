@@ -4,15 +4,11 @@
 
 #![cfg(feature = "cuda")]
 
+mod gpu_support;
+
 use dmil::cuda::philox::{fill_standard_normal, philox4x32_10};
 use dmil::cuda::reference::{self as r, Gaussian, Reduction};
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
-
-fn random(len: usize, lo: f32, hi: f32, seed: u64) -> Vec<f32> {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    (0..len).map(|_| rng.random_range(lo..hi)).collect()
-}
+use gpu_support::random;
 
 /// Checks `grads[k][i]` against the central difference of `loss` in `inputs[k][i]`.
 ///

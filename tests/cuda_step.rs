@@ -8,32 +8,20 @@
 
 #![cfg(feature = "cuda")]
 
+mod gpu_support;
 mod step_support;
 
 use std::collections::HashMap;
 
-use dmil::cuda::{CudaBackend, CudaError, GpuContext};
+use dmil::cuda::CudaBackend;
 use dmil::model::{Dmil, Stage};
 use dmil::step::{AdamArgs, AdamSettings, Backend, CpuBackend, DmilStep, Gemm};
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
+use gpu_support::{gpu, random};
 use step_support::{batch_on, close, relative_error, Replay};
 
 /// The CUDA backend on the first GPU, or `None` after printing why the test is skipped.
 fn cuda() -> Option<CudaBackend> {
-    match GpuContext::open(0) {
-        Ok(gpu) => Some(CudaBackend::new(gpu).expect("cuBLAS on a machine with a GPU")),
-        Err(err @ (CudaError::NoDriver | CudaError::NoDevice { .. } | CudaError::Driver(_))) => {
-            eprintln!("SKIPPED: no usable GPU ({err})");
-            None
-        }
-        Err(err) => panic!("opening the GPU failed unexpectedly: {err}"),
-    }
-}
-
-fn random(len: usize, lo: f32, hi: f32, seed: u64) -> Vec<f32> {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    (0..len).map(|_| rng.random_range(lo..hi)).collect()
+    gpu().map(|gpu| CudaBackend::new(gpu).expect("cuBLAS on a machine with a GPU"))
 }
 
 /// Runs every primitive of [`Backend`] on fixed random inputs and returns each output by name
